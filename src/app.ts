@@ -1,0 +1,129 @@
+/**
+ * The orchestrator: owns the start and stop order of every part.
+ * Start: journal → database pool and drain → broker → HTTP. Stop: broker first (no new
+ * messages), then the drain flushes the journal within the deadline, then the rest closes.
+ */
+import type { BridgeConfig } from './config.js';
+import { CatalogCache } from './db/catalog.js';
+import { createPool, type Pool } from './db/pool.js';
+import { HttpServer } from './http/server.js';
+import { Journal } from './journal/journal.js';
+import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { MqttSource } from './mqtt/source.js';
+import { Drain } from './pipeline/drain.js';
+import { ErrorRateLimiter } from './pipeline/error-rate-limiter.js';
+import { daysUntilExpiry, readCertificate } from './tls/certificates.js';
+
+export class App {
+  readonly metrics = new Metrics();
+  readonly journal: Journal;
+  readonly pool: Pool;
+  readonly catalog: CatalogCache;
+  readonly drain: Drain;
+  readonly source: MqttSource;
+  private http: HttpServer | undefined;
+  private stopping: Promise<boolean> | undefined;
+
+  constructor(
+    readonly config: BridgeConfig,
+    readonly log: Logger,
+  ) {
+    this.journal = new Journal(config.dataDir, config.journalSync);
+    this.pool = createPool(config.db);
+    this.catalog = new CatalogCache(this.pool, config.cacheTtlMs);
+    this.drain = new Drain(
+      this.journal,
+      this.pool,
+      this.catalog,
+      new ErrorRateLimiter(config.errorRateLimitPerMinute),
+      this.metrics,
+      log.child({ part: 'drain' }),
+      {
+        clientId: config.mqtt.clientId,
+        batchSize: config.batchSize,
+        retryDelayMs: config.db.retryDelayMs,
+        maxPayloadBytes: config.maxPayloadBytes,
+      },
+    );
+    this.source = new MqttSource(
+      config.mqtt,
+      this.journal,
+      { maxPayloadBytes: config.maxPayloadBytes, journalMaxBytes: config.journalMaxBytes },
+      this.metrics,
+      log.child({ part: 'mqtt' }),
+    );
+    this.metrics.observeJournal(() => this.journalState());
+  }
+
+  journalState() {
+    const backlog = this.journal.backlogSize();
+    const oldest = this.journal.oldestReceivedAt();
+    return {
+      ...backlog,
+      oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
+      full: this.source.paused,
+    };
+  }
+
+  readiness() {
+    return { mqtt: this.source.connected, db: this.drain.dbConnected, journalUnderBudget: !this.source.paused };
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    this.log.info(
+      {
+        clientId: config.mqtt.clientId,
+        broker: `${config.mqtt.host}:${config.mqtt.port}`,
+        database: `${config.db.user}@${config.db.host}:${config.db.port}/${config.db.database}`,
+        dataDir: config.dataDir,
+        journalId: this.journal.id,
+        backlog: this.journal.backlogSize(),
+        timeZone: config.timeZone,
+      },
+      'parc-bridge starting',
+    );
+    this.observeCertificates();
+    this.drain.start();
+    this.source.start();
+    if (config.httpPort > 0) {
+      this.http = new HttpServer(config.httpPort, () => this.readiness(), this.metrics, this.log.child({ part: 'http' }));
+      await this.http.start();
+    }
+  }
+
+  /** Idempotent; resolves true when everything received was written to MySQL. */
+  stop(): Promise<boolean> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<boolean> {
+    const started = Date.now();
+    this.log.info({ timeoutMs: this.config.shutdownTimeoutMs }, 'stopping: no new messages, flushing the journal');
+    await this.source.stop();
+    const flushed = await this.drain.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (Date.now() - started)));
+    await this.pool.end().catch(() => undefined);
+    const backlog = this.journal.backlogSize();
+    this.journal.close();
+    await this.http?.stop();
+    if (flushed) this.log.info({ ms: Date.now() - started }, 'stopped; journal fully written to the database');
+    else this.log.warn({ backlog }, 'stopped before the journal was fully written; the rest is kept on disk for the next start');
+    return flushed;
+  }
+
+  private observeCertificates(): void {
+    const tls = this.config.mqtt.tls;
+    if (!tls) return;
+    for (const [name, file] of [['client', tls.certFile], ['ca', tls.caFile]] as const) {
+      try {
+        const days = daysUntilExpiry(readCertificate(file));
+        this.metrics.certificateExpiryDays.set({ certificate: name }, days);
+        if (days < 30) this.log.warn({ certificate: name, file, days }, 'certificate expires soon');
+      } catch (err) {
+        this.log.warn({ certificate: name, file, err: err instanceof Error ? err.message : String(err) }, 'cannot read certificate');
+      }
+    }
+  }
+}

@@ -1,0 +1,243 @@
+import { accessSync, constants } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * Configuration from the environment. Names and defaults follow DESIGN.md section 6; every
+ * problem is collected and reported at once so that a broken deployment is fixed in one go.
+ */
+
+const LOG_LEVELS = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'error' } as const;
+export type LogLevel = (typeof LOG_LEVELS)[keyof typeof LOG_LEVELS];
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+
+const seconds = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, { message: 'must be a number of seconds' })
+    .transform(Number)
+    .pipe(z.number().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+
+const boolean = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const required = z.string({ message: 'is required' });
+const nonEmpty = z.string({ message: 'is required' }).trim().min(1, { message: 'must not be empty' });
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const timeZone = z
+  .string()
+  .trim()
+  .refine(
+    (tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'is not a known IANA time zone (e.g. Europe/Paris)' },
+  );
+
+const dbShape = {
+  DB_HOST: nonEmpty,
+  DB_PORT: integer(1, 65535).default(3306),
+  DB_NAME: nonEmpty.default('parc'),
+  DB_USER: nonEmpty,
+  DB_PASSWORD: required,
+  DB_RETRY_DELAY: seconds(0.1, 3600).default(5),
+  LOG_LEVEL: z.enum(Object.keys(LOG_LEVELS) as [keyof typeof LOG_LEVELS], { message: 'must be DEBUG, INFO, WARNING or ERROR' }).default('INFO'),
+  TZ: timeZone.optional(),
+};
+
+const bridgeShape = {
+  ...dbShape,
+  MQTT_HOST: nonEmpty.default('mosquitto'),
+  MQTT_PORT: integer(1, 65535).default(8883),
+  MQTT_KEEPALIVE: integer(5, 65535).default(60),
+  MQTT_USER: optional,
+  MQTT_PASSWORD: optional,
+  MQTT_RETRY_DELAY: seconds(0.1, 60).default(5),
+  MQTT_TLS: boolean.default(true),
+  MQTT_CA_FILE: nonEmpty.default('/certs/ca.crt'),
+  MQTT_CERT_FILE: nonEmpty.default('/certs/client.crt'),
+  MQTT_KEY_FILE: nonEmpty.default('/certs/client.key'),
+  MQTT_CLIENT_ID: nonEmpty.default('mqtt-bridge'),
+  MQTT_SHARED_GROUP: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]*$/, { message: 'may only contain letters, digits, - and _' })
+    .default(''),
+  DATA_DIR: nonEmpty.default('./data'),
+  HTTP_PORT: integer(0, 65535).default(8080),
+  JOURNAL_SYNC: z.enum(['normal', 'full'], { message: 'must be normal or full' }).default('normal'),
+  JOURNAL_MAX_BYTES: integer(1024 * 1024, Number.MAX_SAFE_INTEGER).default(512 * 1024 * 1024),
+  MAX_PAYLOAD_BYTES: integer(64, 256 * 1024).default(16 * 1024),
+  BATCH_SIZE: integer(1, 10_000).default(1000),
+  SHUTDOWN_TIMEOUT: seconds(1, 3600).default(20),
+  CACHE_TTL: seconds(1, 60).default(30),
+  ERROR_RATE_LIMIT: integer(1, 1_000_000).default(20),
+};
+
+const dbSchema = z.object(dbShape);
+const bridgeSchema = z.object(bridgeShape);
+
+type DbEnv = z.output<typeof dbSchema>;
+
+export interface DbConfig {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  retryDelayMs: number;
+}
+
+export interface MqttConfig {
+  host: string;
+  port: number;
+  keepalive: number;
+  username: string | undefined;
+  password: string | undefined;
+  retryDelayMs: number;
+  tls: { caFile: string; certFile: string; keyFile: string } | undefined;
+  clientId: string;
+  sharedGroup: string;
+}
+
+export interface BridgeConfig {
+  logLevel: LogLevel;
+  timeZone: string;
+  db: DbConfig;
+  mqtt: MqttConfig;
+  dataDir: string;
+  httpPort: number;
+  journalSync: 'normal' | 'full';
+  journalMaxBytes: number;
+  maxPayloadBytes: number;
+  batchSize: number;
+  shutdownTimeoutMs: number;
+  cacheTtlMs: number;
+  errorRateLimitPerMinute: number;
+}
+
+export interface DbOnlyConfig {
+  logLevel: LogLevel;
+  timeZone: string;
+  db: DbConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Empty strings count as unset, as in docker-compose env files, except for DB_PASSWORD. */
+function present(env: Env, keep: string[]): Env {
+  const out: Env = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && (value !== '' || keep.includes(key))) out[key] = value;
+  }
+  return out;
+}
+
+function parse<S extends z.ZodType>(schema: S, env: Env): { data?: z.output<S>; problems: string[] } {
+  const result = schema.safeParse(present(env, ['DB_PASSWORD']));
+  if (result.success) return { data: result.data, problems: [] };
+  return { problems: result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`) };
+}
+
+function dbConfig(env: DbEnv): DbConfig {
+  return {
+    host: env.DB_HOST,
+    port: env.DB_PORT,
+    database: env.DB_NAME,
+    user: env.DB_USER,
+    password: env.DB_PASSWORD,
+    retryDelayMs: Math.round(env.DB_RETRY_DELAY * 1000),
+  };
+}
+
+function effectiveTimeZone(env: DbEnv): string {
+  return env.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/** `{hostname}` in MQTT_CLIENT_ID becomes the host name, so that scaled replicas differ. */
+function clientId(template: string): string {
+  return template.replaceAll('{hostname}', hostname());
+}
+
+/** Certificate files are checked even when other values are wrong, so that one run lists all. */
+function unreadableFiles(env: Env): string[] {
+  if (/^(false|0|no)$/i.test(env.MQTT_TLS?.trim() ?? '')) return [];
+  const problems: string[] = [];
+  const defaults = { MQTT_CA_FILE: '/certs/ca.crt', MQTT_CERT_FILE: '/certs/client.crt', MQTT_KEY_FILE: '/certs/client.key' };
+  for (const [name, fallback] of Object.entries(defaults)) {
+    const file = env[name] || fallback;
+    try {
+      accessSync(file, constants.R_OK);
+    } catch {
+      problems.push(`${name} cannot be read: ${file}`);
+    }
+  }
+  return problems;
+}
+
+export function loadDbConfig(env: Env = process.env): DbOnlyConfig {
+  const { data, problems } = parse(dbSchema, env);
+  if (!data) throw new ConfigError(problems);
+  return { logLevel: LOG_LEVELS[data.LOG_LEVEL], timeZone: effectiveTimeZone(data), db: dbConfig(data) };
+}
+
+export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
+  const { data, problems } = parse(bridgeSchema, env);
+  problems.push(...unreadableFiles(env));
+  if (!data || problems.length > 0) throw new ConfigError(problems);
+  return {
+    logLevel: LOG_LEVELS[data.LOG_LEVEL],
+    timeZone: effectiveTimeZone(data),
+    db: dbConfig(data),
+    mqtt: {
+      host: data.MQTT_HOST,
+      port: data.MQTT_PORT,
+      keepalive: data.MQTT_KEEPALIVE,
+      username: data.MQTT_USER,
+      password: data.MQTT_PASSWORD,
+      retryDelayMs: Math.round(data.MQTT_RETRY_DELAY * 1000),
+      tls: data.MQTT_TLS
+        ? { caFile: data.MQTT_CA_FILE, certFile: data.MQTT_CERT_FILE, keyFile: data.MQTT_KEY_FILE }
+        : undefined,
+      clientId: clientId(data.MQTT_CLIENT_ID),
+      sharedGroup: data.MQTT_SHARED_GROUP,
+    },
+    dataDir: data.DATA_DIR,
+    httpPort: data.HTTP_PORT,
+    journalSync: data.JOURNAL_SYNC,
+    journalMaxBytes: data.JOURNAL_MAX_BYTES,
+    maxPayloadBytes: data.MAX_PAYLOAD_BYTES,
+    batchSize: data.BATCH_SIZE,
+    shutdownTimeoutMs: Math.round(data.SHUTDOWN_TIMEOUT * 1000),
+    cacheTtlMs: Math.round(data.CACHE_TTL * 1000),
+    errorRateLimitPerMinute: data.ERROR_RATE_LIMIT,
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * Writes one batch in one MySQL transaction: multi-row INSERTs for readings and errors, the
+ * controller events in order, and the journal position the batch reaches (so that a crash
+ * after COMMIT never writes the batch twice). A row the database refuses for good becomes a
+ * DB_INSERT_ERROR row and the rest of the batch is written; any other failure rolls the whole
+ * batch back and is thrown to the caller, which retries it later.
+ */
+import type { RowDataPacket } from 'mysql2';
+import { fr } from '../decode/messages-fr.js';
+import type { ControllerEvent, ErrorRow, MesureRow } from '../decode/types.js';
+import { asciiOnly, boundedValeur, truncate, MESSAGE_MAX_CHARS } from '../decode/valeur.js';
+import type { Logger } from '../logger.js';
+import { formatDateTime } from '../time.js';
+import { describeDbError, isRowRefused } from './errors.js';
+import type { Connection } from './pool.js';
+
+export interface Batch {
+  lastSeq: number;
+  mesures: MesureRow[];
+  errors: ErrorRow[];
+  controllers: ControllerEvent[];
+}
+
+export interface JournalPosition {
+  clientId: string;
+  journalId: string;
+}
+
+export interface WriteResult {
+  mesures: number;
+  errors: ErrorRow[];
+  controllers: number;
+}
+
+type Row = unknown[];
+
+const mesureRow = (m: MesureRow): Row => [m.bac, m.capteur, m.value, formatDateTime(m.at)];
+const errorRow = (e: ErrorRow): Row => [e.type, truncate(e.message, MESSAGE_MAX_CHARS), e.valeur, formatDateTime(e.at)];
+
+const INSERT_MESURE = 'INSERT INTO mesure (bac, capteur, value, mesure_a) VALUES ?';
+const INSERT_ERROR = 'INSERT INTO error (type_erreur, message, valeur, erreur_a) VALUES ?';
+
+/** Inserts `rows`; when the database refuses the statement for a row, retries one by one. */
+async function insertAll<T>(conn: Connection, sql: string, items: T[], toRow: (item: T) => Row, refused: (item: T, err: unknown) => void): Promise<number> {
+  if (items.length === 0) return 0;
+  try {
+    await conn.query(sql, [items.map(toRow)]);
+    return items.length;
+  } catch (err) {
+    if (!isRowRefused(err)) throw err;
+  }
+  // A failed statement is rolled back on its own; the transaction goes on.
+  let written = 0;
+  for (const item of items) {
+    try {
+      await conn.query(sql, [[toRow(item)]]);
+      written++;
+    } catch (err) {
+      if (!isRowRefused(err)) throw err;
+      refused(item, err);
+    }
+  }
+  return written;
+}
+
+function refusedRow(table: string, err: unknown, valeur: string, at: number, topic: string): ErrorRow {
+  return { type: 'DB_INSERT_ERROR', message: fr.dbInsertError(table, describeDbError(err)), valeur: boundedValeur(valeur), at, topic };
+}
+
+/**
+ * Applies a controller event unless a later one is already applied (last writer wins on the
+ * receipt time), so that replays and several bridge instances keep the broker's order.
+ */
+async function applyController(conn: Connection, event: ControllerEvent): Promise<boolean> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT last_event_ms FROM bridge_controleur_event WHERE id_controleur = ? FOR UPDATE',
+    [event.mac],
+  );
+  const last = rows[0] ? Number(rows[0].last_event_ms) : undefined;
+  if (last !== undefined && last > event.at) return false;
+  if (event.kind === 'connect') {
+    await conn.query(
+      'INSERT INTO controleur (id_controleur, ip, status) VALUES (?, ?, ?) ' +
+        'ON DUPLICATE KEY UPDATE ip = VALUES(ip), status = VALUES(status)',
+      [event.mac, event.ip, event.status],
+    );
+  } else {
+    await conn.query('UPDATE controleur SET status = FALSE WHERE id_controleur = ?', [event.mac]);
+  }
+  await conn.query(
+    'INSERT INTO bridge_controleur_event (id_controleur, last_event_ms) VALUES (?, ?) ' +
+      'ON DUPLICATE KEY UPDATE last_event_ms = VALUES(last_event_ms)',
+    [event.mac, event.at],
+  );
+  return true;
+}
+
+function controllerTopic(event: ControllerEvent): string {
+  return event.kind === 'connect' ? `controleur/${event.mac}` : `controleur/${event.mac}/disconnect`;
+}
+
+export class BatchWriter {
+  constructor(
+    private readonly position: JournalPosition,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * `limitErrors` is applied to every error row, those the database produces included.
+   * Throws (after ROLLBACK) on any failure that is not about a single row.
+   */
+  async write(conn: Connection, batch: Batch, limitErrors: (rows: ErrorRow[]) => ErrorRow[]): Promise<WriteResult> {
+    await conn.beginTransaction();
+    try {
+      const refused: ErrorRow[] = [];
+      const mesures = await insertAll(conn, INSERT_MESURE, batch.mesures, mesureRow, (m, err) =>
+        refused.push(refusedRow('mesure', err, JSON.stringify(mesureRow(m)), m.at, `mesure/${m.bac}`)),
+      );
+
+      let controllers = 0;
+      for (const event of batch.controllers) {
+        try {
+          if (await applyController(conn, event)) controllers++;
+        } catch (err) {
+          if (!isRowRefused(err)) throw err;
+          refused.push(refusedRow('controleur', err, JSON.stringify(event), event.at, controllerTopic(event)));
+        }
+      }
+
+      const errors = limitErrors([...batch.errors, ...refused]);
+      await this.insertErrors(conn, errors);
+
+      await conn.query(
+        'INSERT INTO bridge_journal_position (client_id, journal_id, last_seq, updated_at) VALUES (?, ?, ?, NOW()) ' +
+          'ON DUPLICATE KEY UPDATE journal_id = VALUES(journal_id), last_seq = VALUES(last_seq), updated_at = VALUES(updated_at)',
+        [this.position.clientId, this.position.journalId, batch.lastSeq],
+      );
+      await conn.commit();
+      return { mesures, errors, controllers };
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Error rows always fit our schema; a web app column with a narrower charset gets ASCII. */
+  private async insertErrors(conn: Connection, errors: ErrorRow[]): Promise<void> {
+    const stillRefused: ErrorRow[] = [];
+    await insertAll(conn, INSERT_ERROR, errors, errorRow, (row) => stillRefused.push(row));
+    for (const row of stillRefused) {
+      const ascii = { ...row, message: asciiOnly(row.message), valeur: row.valeur === null ? null : asciiOnly(row.valeur) };
+      try {
+        await conn.query(INSERT_ERROR, [[errorRow(ascii)]]);
+      } catch (err) {
+        if (!isRowRefused(err)) throw err;
+        this.log.error({ type: row.type, message: row.message, err: describeDbError(err) }, 'the database refused an error row; it is only logged');
+      }
+    }
+  }
+}

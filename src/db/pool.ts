@@ -1,0 +1,26 @@
+import mysql from 'mysql2/promise';
+import type { DbConfig } from '../config.js';
+
+export type Pool = mysql.Pool;
+export type Connection = mysql.PoolConnection;
+
+/** A small pool: the drain holds one connection per batch; the rest serve health checks. */
+export function createPool(db: DbConfig, connectionLimit = 3): Pool {
+  return mysql.createPool({
+    host: db.host,
+    port: db.port,
+    user: db.user,
+    password: db.password,
+    database: db.database,
+    connectionLimit,
+    maxIdle: connectionLimit,
+    idleTimeout: 60_000,
+    connectTimeout: 10_000,
+    enableKeepAlive: true,
+    charset: 'utf8mb4',
+    // Times are written as local DATETIME strings (see time.ts); nothing is converted here.
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+  });
+}

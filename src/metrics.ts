@@ -1,0 +1,131 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface JournalState {
+  entries: number;
+  bytes: number;
+  oldestAgeSeconds: number;
+  full: boolean;
+}
+
+/** Every metric of the bridge, in one registry, so that modules share names and labels. */
+export class Metrics {
+  readonly registry = new Registry();
+  private journalProbe: (() => JournalState) | undefined;
+
+  /** The journal gauges read their value at scrape time from this probe. */
+  observeJournal(probe: () => JournalState): void {
+    this.journalProbe = probe;
+  }
+
+  private journal(): JournalState | undefined {
+    return this.journalProbe?.();
+  }
+
+  readonly messagesReceived = new Counter({
+    name: 'parc_bridge_messages_received_total',
+    help: 'MQTT messages stored in the local journal, by topic kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly duplicatesSkipped = new Counter({
+    name: 'parc_bridge_duplicates_skipped_total',
+    help: 'Redelivered MQTT messages (DUP flag) recognised as already stored',
+    registers: [this.registry],
+  });
+  readonly rowsWritten = new Counter({
+    name: 'parc_bridge_rows_written_total',
+    help: 'Rows committed to MySQL, by table',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'parc_bridge_errors_total',
+    help: 'Error rows produced, by type_erreur (including those the rate limiter summarised)',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly errorsSuppressed = new Counter({
+    name: 'parc_bridge_errors_suppressed_total',
+    help: 'Error rows not written individually by the rate limiter, by type_erreur',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'parc_bridge_batch_entries',
+    help: 'Journal entries per MySQL transaction',
+    buckets: [1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000],
+    registers: [this.registry],
+  });
+  readonly commitSeconds = new Histogram({
+    name: 'parc_bridge_commit_seconds',
+    help: 'Time to write and commit one batch to MySQL',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly journalEntries = new Gauge({
+    name: 'parc_bridge_journal_backlog_entries',
+    help: 'Entries in the local journal not yet committed to MySQL',
+    registers: [this.registry],
+    collect: () => {
+      const state = this.journal();
+      if (state) this.journalEntries.set(state.entries);
+    },
+  });
+  readonly journalBytes = new Gauge({
+    name: 'parc_bridge_journal_backlog_bytes',
+    help: 'Approximate bytes of the local journal backlog',
+    registers: [this.registry],
+    collect: () => {
+      const state = this.journal();
+      if (state) this.journalBytes.set(state.bytes);
+    },
+  });
+  readonly journalOldestAge = new Gauge({
+    name: 'parc_bridge_journal_oldest_age_seconds',
+    help: 'Age of the oldest entry waiting in the local journal (0 when empty)',
+    registers: [this.registry],
+    collect: () => {
+      const state = this.journal();
+      if (state) this.journalOldestAge.set(state.oldestAgeSeconds);
+    },
+  });
+  readonly journalFull = new Gauge({
+    name: 'parc_bridge_journal_full',
+    help: '1 while the journal is over its disk budget and the bridge stops acknowledging messages',
+    registers: [this.registry],
+    collect: () => {
+      const state = this.journal();
+      if (state) this.journalFull.set(state.full ? 1 : 0);
+    },
+  });
+  readonly mqttConnected = new Gauge({
+    name: 'parc_bridge_mqtt_connected',
+    help: '1 when connected and subscribed to the broker',
+    registers: [this.registry],
+  });
+  readonly dbConnected = new Gauge({
+    name: 'parc_bridge_db_connected',
+    help: '1 when the last database operation succeeded',
+    registers: [this.registry],
+  });
+  readonly mqttReconnects = new Counter({
+    name: 'parc_bridge_mqtt_reconnects_total',
+    help: 'Connection attempts to the broker after the first',
+    registers: [this.registry],
+  });
+  readonly dbReconnects = new Counter({
+    name: 'parc_bridge_db_reconnects_total',
+    help: 'Database outages that ended (the database came back)',
+    registers: [this.registry],
+  });
+  readonly certificateExpiryDays = new Gauge({
+    name: 'parc_bridge_certificate_expiry_days',
+    help: 'Days until a certificate expires (negative when expired)',
+    labelNames: ['certificate'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(withProcessMetrics = true) {
+    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'parc_bridge_' });
+  }
+}

@@ -1,0 +1,14 @@
+/** The subscriptions of DESIGN.md section 2; readings can be spread over a shared group. */
+export function subscriptions(sharedGroup: string): string[] {
+  const readings = 'serre/+/bac/+';
+  return [sharedGroup ? `$share/${sharedGroup}/${readings}` : readings, 'controleur/+', 'controleur/+/disconnect'];
+}
+
+export type TopicKind = 'bac' | 'controller' | 'disconnect' | 'other';
+
+/** A cheap label for metrics (the decoder does the real parsing later). */
+export function topicKind(topic: string): TopicKind {
+  if (topic.startsWith('serre/')) return 'bac';
+  if (topic.startsWith('controleur/')) return topic.endsWith('/disconnect') ? 'disconnect' : 'controller';
+  return 'other';
+}

@@ -1,0 +1,134 @@
+/**
+ * Keeps a device that floods bad messages from flooding the `error` table: per (type, topic),
+ * at most `limit` rows per window; the rest are counted and written as one summary row when
+ * the window is over. Windows follow the entries' receipt times, so a replay after a restart
+ * behaves like the first pass.
+ *
+ * Decisions are tentative until the batch that carries them is committed (`LimiterTx`), so a
+ * batch retried after a database failure is limited exactly once.
+ */
+import { fr } from '../decode/messages-fr.js';
+import type { ErrorRow, ErrorType } from '../decode/types.js';
+import { formatTime } from '../time.js';
+
+interface Window {
+  type: ErrorType;
+  topic: string;
+  start: number;
+  written: number;
+  suppressed: number;
+  firstSuppressedAt: number;
+  lastSuppressedAt: number;
+}
+
+/** Past this many keys (random topics from a broken device), keys share one per type. */
+const MAX_KEYS = 10_000;
+const OVERFLOW_TOPIC = '*';
+
+export class ErrorRateLimiter {
+  private windows = new Map<string, Window>();
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs = 60_000,
+  ) {}
+
+  begin(): LimiterTx {
+    return new LimiterTx(this, this.windows);
+  }
+
+  /** @internal */
+  apply(changes: Map<string, Window | undefined>): void {
+    for (const [key, window] of changes) {
+      if (window) this.windows.set(key, window);
+      else this.windows.delete(key);
+    }
+  }
+}
+
+export class LimiterTx {
+  private readonly changes = new Map<string, Window | undefined>();
+  suppressedByType = new Map<ErrorType, number>();
+
+  constructor(
+    private readonly limiter: ErrorRateLimiter,
+    private readonly base: ReadonlyMap<string, Window>,
+  ) {}
+
+  private get(key: string): Window | undefined {
+    return this.changes.has(key) ? this.changes.get(key) : this.base.get(key);
+  }
+
+  private hasRoomForKey(): boolean {
+    if (this.base.size + this.changes.size < MAX_KEYS) return true;
+    let n = this.base.size;
+    for (const [key, w] of this.changes) {
+      if (w && !this.base.has(key)) n++;
+      if (!w && this.base.has(key)) n--;
+    }
+    return n < MAX_KEYS;
+  }
+
+  private keyOf(row: ErrorRow): { key: string; topic: string } {
+    const key = `${row.type}\u0000${row.topic}`;
+    if (this.get(key) !== undefined || this.hasRoomForKey()) return { key, topic: row.topic };
+    return { key: `${row.type}\u0000${OVERFLOW_TOPIC}`, topic: OVERFLOW_TOPIC };
+  }
+
+  /** The rows to write now, summaries of finished windows included, in time order. */
+  filter(rows: ErrorRow[]): ErrorRow[] {
+    const out: ErrorRow[] = [];
+    for (const row of rows) {
+      const { key, topic } = this.keyOf(row);
+      let window = this.get(key);
+      if (window && row.at >= window.start + this.limiter.windowMs) {
+        const summary = this.summary(window);
+        if (summary) out.push(summary);
+        window = undefined;
+      }
+      window = window
+        ? { ...window }
+        : { type: row.type, topic, start: row.at, written: 0, suppressed: 0, firstSuppressedAt: 0, lastSuppressedAt: 0 };
+      if (window.written < this.limiter.limit) {
+        window.written++;
+        out.push(row);
+      } else {
+        if (window.suppressed === 0) window.firstSuppressedAt = row.at;
+        window.suppressed++;
+        window.lastSuppressedAt = row.at;
+        this.suppressedByType.set(row.type, (this.suppressedByType.get(row.type) ?? 0) + 1);
+      }
+      this.changes.set(key, window);
+    }
+    return out;
+  }
+
+  /** Summaries of windows that ended before `now`; idle windows are forgotten. */
+  flush(now: number): ErrorRow[] {
+    const out: ErrorRow[] = [];
+    const keys = new Set([...this.base.keys(), ...this.changes.keys()]);
+    for (const key of keys) {
+      const window = this.get(key);
+      if (!window || now < window.start + this.limiter.windowMs) continue;
+      const summary = this.summary(window);
+      if (summary) out.push(summary);
+      this.changes.set(key, undefined);
+    }
+    return out;
+  }
+
+  commit(): void {
+    this.limiter.apply(this.changes);
+  }
+
+  private summary(w: Window): ErrorRow | undefined {
+    if (w.suppressed === 0) return undefined;
+    return {
+      type: w.type,
+      topic: w.topic,
+      at: w.lastSuppressedAt,
+      valeur: String(w.suppressed),
+      message: fr.suppressed(w.suppressed, w.type, w.topic, formatTime(w.firstSuppressedAt), formatTime(w.lastSuppressedAt)),
+    };
+  }
+}

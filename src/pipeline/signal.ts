@@ -1,0 +1,33 @@
+/** A wake-up call between the journal (producer) and the drain (consumer). */
+export class Signal {
+  private waiter: (() => void) | undefined;
+  private pending = false;
+
+  notify(): void {
+    if (this.waiter) {
+      const wake = this.waiter;
+      this.waiter = undefined;
+      wake();
+    } else {
+      this.pending = true;
+    }
+  }
+
+  /** Resolves on the next notify (or at once if one came since the last wait), or after `ms`. */
+  wait(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        resolve();
+      }, ms);
+      this.waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
