@@ -87,7 +87,7 @@ const bridgeShape = {
   DATA_DIR: nonEmpty.default('./data'),
   HTTP_PORT: integer(0, 65535).default(8080),
   JOURNAL_SYNC: z.enum(['normal', 'full'], { message: 'must be normal or full' }).default('normal'),
-  JOURNAL_MAX_BYTES: integer(1024 * 1024, Number.MAX_SAFE_INTEGER).default(512 * 1024 * 1024),
+  JOURNAL_MAX_BYTES: integer(64 * 1024, Number.MAX_SAFE_INTEGER).default(512 * 1024 * 1024),
   MAX_PAYLOAD_BYTES: integer(64, 256 * 1024).default(16 * 1024),
   BATCH_SIZE: integer(1, 10_000).default(1000),
   SHUTDOWN_TIMEOUT: seconds(1, 3600).default(20),

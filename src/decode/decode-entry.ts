@@ -114,7 +114,7 @@ function decodeReadings(entry: JournalEntry, text: string, serre: string, bac: s
     }
     const value = JSON.parse(raw) as unknown;
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      result.error('INVALID_VALUE', fr.notANumber(entry.topic, key), boundedValeur(raw));
+      result.error('INVALID_VALUE', fr.notANumber(entry.topic, key, raw), boundedValeur(raw));
       continue;
     }
     const clamped = clamp(value, capteur.min, capteur.max) + 0; // + 0 turns -0 into 0
@@ -123,6 +123,16 @@ function decodeReadings(entry: JournalEntry, text: string, serre: string, bac: s
     }
     result.mesures.push({ bac: bacId, capteur: capteur.id, value: clamped, at: entry.receivedAt });
   }
+}
+
+/**
+ * The raw text of a member's value, as JSON.parse read it (the last of duplicated keys).
+ * JSON.stringify would print 1e400 as null and overflows the stack on deeply nested values.
+ */
+function rawMember(text: string, key: string): string {
+  let raw = '';
+  for (const member of jsonMembers(text)) if (member.key === key) raw = member.raw;
+  return raw;
 }
 
 function decodeController(entry: JournalEntry, text: string, macLevel: string, result: Result, opts: DecodeOptions): void {
@@ -140,11 +150,13 @@ function decodeController(entry: JournalEntry, text: string, macLevel: string, r
   }
   const { ip, status } = body;
   if (typeof ip !== 'string' || isIP(ip) === 0) {
-    result.error('INVALID_VALUE', fr.invalidIp(entry.topic), boundedValeur(JSON.stringify(ip)));
+    const raw = rawMember(text, 'ip');
+    result.error('INVALID_VALUE', fr.invalidIp(entry.topic, raw), boundedValeur(raw));
     return;
   }
   if (typeof status !== 'boolean') {
-    result.error('INVALID_VALUE', fr.invalidStatus(entry.topic), boundedValeur(JSON.stringify(status)));
+    const raw = rawMember(text, 'status');
+    result.error('INVALID_VALUE', fr.invalidStatus(entry.topic, raw), boundedValeur(raw));
     return;
   }
   result.controller = { kind: 'connect', mac, ip, status, at: entry.receivedAt };

@@ -3,12 +3,18 @@
  * message came from, what was wrong, and what was expected.
  */
 import type { Capteur } from './types.js';
-import { quoteTopic, truncate } from './valeur.js';
+import { escapeControls, quoteTopic, truncate } from './valeur.js';
 
 const KEY_MAX_CHARS = 100;
+const SHOWN_MAX_CHARS = 100;
+
+/** A key, topic level or received value inside a sentence: control characters made visible, bounded. */
+function shown(text: string, max = SHOWN_MAX_CHARS): string {
+  return truncate(escapeControls(text), max);
+}
 
 function key(name: string): string {
-  return `« ${truncate(name, KEY_MAX_CHARS)} »`;
+  return `« ${shown(name, KEY_MAX_CHARS)} »`;
 }
 
 function range(c: Capteur): string {
@@ -27,7 +33,7 @@ export const fr = {
     `${received(topic)} : le contenu n'est pas du texte UTF-8 valide (données binaires ?). Attendu : un objet JSON en UTF-8.`,
 
   bacNotFound: (topic: string, serre: string, bac: string) =>
-    `${received(topic)} : aucun bac numéro ${truncate(bac, 20)} dans une serre numéro ${truncate(serre, 20)}. ` +
+    `${received(topic)} : aucun bac numéro ${shown(bac, 20)} dans une serre numéro ${shown(serre, 20)}. ` +
     `Vérifiez la serre et le bac dans l'application web, ou le sujet publié par le contrôleur.`,
 
   tooLarge: (topic: string, size: number, limit: number) =>
@@ -50,8 +56,8 @@ export const fr = {
     `${received(topic)} : le capteur ${key(name)} est inconnu (capteurs connus : ${known.join(', ') || 'aucun'}). ` +
     `Les autres mesures du message sont enregistrées.`,
 
-  notANumber: (topic: string, name: string) =>
-    `${received(topic)} : la valeur de ${key(name)} doit être un nombre fini.`,
+  notANumber: (topic: string, name: string, raw: string) =>
+    `${received(topic)} : la valeur de ${key(name)} doit être un nombre fini (reçu : ${shown(raw)}).`,
 
   duplicateKey: (topic: string, name: string) =>
     `${received(topic)} : la clé ${key(name)} apparaît plusieurs fois ; valeur ambiguë, aucune n'est enregistrée.`,
@@ -63,11 +69,11 @@ export const fr = {
   invalidMac: (topic: string) =>
     `${received(topic)} : l'identifiant du contrôleur n'est pas une adresse MAC (attendu XX:XX:XX:XX:XX:XX).`,
 
-  invalidIp: (topic: string) =>
-    `${received(topic)} : le champ « ip » doit être une adresse IP en texte, par exemple "192.168.1.10".`,
+  invalidIp: (topic: string, raw: string) =>
+    `${received(topic)} : le champ « ip » doit être une adresse IP en texte, par exemple "192.168.1.10" (reçu : ${shown(raw)}).`,
 
-  invalidStatus: (topic: string) =>
-    `${received(topic)} : le champ « status » doit être true ou false.`,
+  invalidStatus: (topic: string, raw: string) =>
+    `${received(topic)} : le champ « status » doit être true ou false (reçu : ${shown(raw)}).`,
 
   unexpectedTopic: (topic: string) =>
     `${received(topic)} : sujet inattendu, le message est ignoré.`,

@@ -90,12 +90,20 @@ export class Journal {
   constructor(dataDir: string, sync: JournalSync = 'normal') {
     mkdirSync(dataDir, { recursive: true });
     this.file = join(dataDir, 'journal.sqlite');
-    this.db = new Database(this.file);
-    // One process owns a journal: a second bridge on the same DATA_DIR fails at start.
-    this.db.pragma('locking_mode = EXCLUSIVE');
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.exec(SCHEMA);
+    this.db = new Database(this.file, { timeout: 0 });
+    try {
+      // One process owns a journal: a second bridge on the same DATA_DIR fails at start.
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.db.exec(SCHEMA);
+    } catch (err) {
+      this.db.close();
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+        throw new Error(`the journal ${this.file} is locked by another process (another bridge with the same DATA_DIR?)`);
+      }
+      throw err;
+    }
     this.id = this.journalId();
 
     this.insertEntry = this.db.prepare<[EntryKind, number, string, Buffer, number]>(

@@ -86,24 +86,30 @@ export class Drain {
           if (this.journal.backlogSize().entries === 0) await this.idleTick();
         }
       } catch (err) {
+        // A COMMIT cut off by a lost connection may have succeeded: read the position again
+        // before writing anything, or the batch would be written twice.
+        this.reconciled = false;
         this.databaseFailed(err);
         if (!this.stopped) await this.signal.wait(this.opts.retryDelayMs);
       }
     }
   }
 
-  /** Skips what a previous run committed but could not remove from the journal (crash). */
+  /**
+   * Skips what is committed but still in the journal: after a crash between COMMIT and the
+   * removal, or after a COMMIT whose answer was lost with the connection.
+   */
   private async reconcile(): Promise<void> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
       'SELECT journal_id, last_seq FROM bridge_journal_position WHERE client_id = ?',
       [this.opts.clientId],
     );
     const row = rows[0];
-    if (row && row.journal_id === this.journal.id) {
+    if (row && row.journal_id === this.journal.id && Number(row.last_seq) > this.committedSeq) {
       const lastSeq = Number(row.last_seq);
-      this.committedSeq = Math.max(this.committedSeq, lastSeq);
+      this.log.info({ lastSeq, skipped: lastSeq - this.committedSeq }, 'entries already committed are skipped');
+      this.committedSeq = lastSeq;
       this.journal.removeUpTo(lastSeq);
-      this.log.info({ lastSeq }, 'journal position restored from the database');
     }
     this.reconciled = true;
     this.databaseAnswered();
