@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 
@@ -62,7 +62,12 @@ const dbShape = {
   DB_USER: nonEmpty,
   DB_PASSWORD: required,
   DB_RETRY_DELAY: seconds(0.1, 3600).default(5),
-  LOG_LEVEL: z.enum(Object.keys(LOG_LEVELS) as [keyof typeof LOG_LEVELS], { message: 'must be DEBUG, INFO, WARNING or ERROR' }).default('INFO'),
+  LOG_LEVEL: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .pipe(z.enum(Object.keys(LOG_LEVELS) as [keyof typeof LOG_LEVELS], { message: 'must be DEBUG, INFO, WARNING or ERROR' }))
+    .default('INFO'),
   TZ: timeZone.optional(),
 };
 
@@ -196,6 +201,7 @@ function unreadableFiles(env: Env): string[] {
     const file = env[name] || fallback;
     try {
       accessSync(file, constants.R_OK);
+      if (!statSync(file).isFile()) throw new Error('not a file');
     } catch {
       problems.push(`${name} cannot be read: ${file}`);
     }

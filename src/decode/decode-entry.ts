@@ -14,7 +14,8 @@ export interface DecodeOptions {
   maxPayloadBytes: number;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+// A UTF-8 byte order mark some editors and libraries add is dropped, not counted as text.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 class Result implements Decoded {
   mesures: MesureRow[] = [];
@@ -36,7 +37,7 @@ type Parsed = { ok: true; text: string; value: unknown } | { ok: false };
 function decodeText(entry: JournalEntry): string | undefined {
   const truncated = entry.size > entry.payload.length;
   try {
-    if (truncated) return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(entry.payload, { stream: true });
+    if (truncated) return new TextDecoder('utf-8', { fatal: true }).decode(entry.payload, { stream: true });
     return utf8.decode(entry.payload);
   } catch {
     return undefined;

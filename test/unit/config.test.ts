@@ -143,6 +143,13 @@ describe('loadBridgeConfig: values', () => {
     expect(loadBridgeConfig(valid({ LOG_LEVEL: level })).logLevel).toBe(expected);
   });
 
+  it.each([
+    ['info', 'info'],
+    [' Warning ', 'warn'],
+  ])('accepts LOG_LEVEL=%s in any case', (level, expected) => {
+    expect(loadBridgeConfig(valid({ LOG_LEVEL: level })).logLevel).toBe(expected);
+  });
+
   it.each(['VERBOSE', 'TRACE', 'WARN', 'FATAL', '5'])('rejects LOG_LEVEL=%s', (level) => {
     const err = configError(() => loadBridgeConfig(valid({ LOG_LEVEL: level })));
     expect(err.problems).toEqual(['LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR']);
@@ -284,7 +291,7 @@ describe('loadDbConfig', () => {
   });
 
   it('lists every problem at once', () => {
-    const err = configError(() => loadDbConfig({ DB_PORT: '65536', LOG_LEVEL: 'info' }));
+    const err = configError(() => loadDbConfig({ DB_PORT: '65536', LOG_LEVEL: 'chatty' }));
     expect(err.problems).toEqual(
       expect.arrayContaining([
         'DB_HOST is required',

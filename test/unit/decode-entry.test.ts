@@ -845,3 +845,11 @@ describe('messages and valeur', () => {
     }
   });
 });
+
+describe('byte order mark', () => {
+  it('drops a leading UTF-8 BOM instead of refusing the JSON', () => {
+    const d = decode(BAC, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"humiditeSol": 40}')]));
+    expect(d.errors).toEqual([]);
+    expect(d.mesures.map((m) => m.value)).toEqual([40]);
+  });
+});
