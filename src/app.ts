@@ -13,10 +13,15 @@ import { Metrics } from './metrics.js';
 import { MqttSource } from './mqtt/source.js';
 import { Drain } from './pipeline/drain.js';
 import { ErrorRateLimiter } from './pipeline/error-rate-limiter.js';
+import { statusRoutes } from './status/status-page.js';
+import { StatusService } from './status/status-service.js';
+import { ThroughputSampler } from './status/throughput.js';
 import { daysUntilExpiry, readCertificate } from './tls/certificates.js';
 
 export class App {
   readonly metrics = new Metrics();
+  readonly throughput = new ThroughputSampler(this.metrics);
+  private readonly startedAt = Date.now();
   readonly journal: Journal;
   readonly pool: Pool;
   readonly catalog: CatalogCache;
@@ -87,8 +92,18 @@ export class App {
     this.observeCertificates();
     this.drain.start();
     this.source.start();
+    await this.throughput.start();
     if (config.httpPort > 0) {
-      this.http = new HttpServer(config.httpPort, () => this.readiness(), this.metrics, this.log.child({ part: 'http' }));
+      const status = new StatusService({
+        pool: this.pool,
+        metrics: this.metrics,
+        readiness: () => this.readiness(),
+        journal: () => this.journalState(),
+        throughput: this.throughput,
+        clientId: config.mqtt.clientId,
+        startedAt: this.startedAt,
+      });
+      this.http = new HttpServer(config.httpPort, () => this.readiness(), this.metrics, this.log.child({ part: 'http' }), statusRoutes(status));
       await this.http.start();
     }
   }
@@ -103,6 +118,7 @@ export class App {
     const started = Date.now();
     this.log.info({ timeoutMs: this.config.shutdownTimeoutMs }, 'stopping: no new messages, flushing the journal');
     await this.source.stop();
+    this.throughput.stop();
     const flushed = await this.drain.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (Date.now() - started)));
     await this.pool.end().catch(() => undefined);
     const backlog = this.journal.backlogSize();

@@ -2,28 +2,23 @@
  * The local durable journal: every message is appended here, synchronously, before the broker
  * gets its PUBACK; the drain writes entries to MySQL and removes them once committed.
  *
- * SQLite in WAL mode (better-sqlite3): an append is one small transaction of ~50 µs, and the
- * file survives the process being killed at any instant. `synchronous=NORMAL` survives process
- * and container crashes; `FULL` also survives a power cut of the host, at about a quarter of the
- * speed (see README, "Delivery guarantee").
+ * SQLite in WAL mode (better-sqlite3). An append is one INSERT in its own transaction, which
+ * touches a single page (sequence numbers are given here, not by AUTOINCREMENT, and packet
+ * ids live in the entry row) so it costs a few tens of µs. `synchronous=NORMAL` survives the
+ * process or its container being killed at any instant; `FULL` also survives a power cut of
+ * the host, at about a third of the speed (see README, "Delivery guarantee").
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EntryKind, JournalEntry } from '../decode/types.js';
+import { RecentPackets } from './recent-packets.js';
 
 export type JournalSync = 'normal' | 'full';
 
 /** Per-entry bookkeeping that SQLite stores besides topic and payload (rowid, times, index). */
-const ENTRY_OVERHEAD_BYTES = 48;
-
-/**
- * How far back a redelivered packet id is matched. Mosquitto allocates packet ids per client
- * by incrementing them, so an id is reused only after ~65 535 later messages; within this
- * window a DUP message with the same id and content is the one already stored.
- */
-const REDELIVERY_WINDOW = 60_000;
+const ENTRY_OVERHEAD_BYTES = 64;
 
 export interface IncomingMessage {
   topic: string;
@@ -52,13 +47,16 @@ interface EntryRow {
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS entry (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
     received_at INTEGER NOT NULL,
     topic TEXT NOT NULL,
     payload BLOB NOT NULL,
-    size INTEGER NOT NULL
+    size INTEGER NOT NULL,
+    packet_id INTEGER,
+    digest BLOB
   );
+  -- Packet ids of entries already removed, kept to recognise their redelivery after a restart.
   CREATE TABLE IF NOT EXISTS recent_packet (
     packet_id INTEGER PRIMARY KEY,
     seq INTEGER NOT NULL,
@@ -75,17 +73,16 @@ export class Journal {
   readonly file: string;
   private readonly db: Database.Database;
   private backlog: Backlog = { entries: 0, bytes: 0 };
-  private listeners: Array<() => void> = [];
+  private readonly listeners: Array<() => void> = [];
+  private readonly recent = new RecentPackets();
+  /** Sequence numbers only grow, even across restarts with an empty journal. */
+  private lastSeq: number;
 
   private readonly insertEntry;
-  private readonly lastSeq;
-  private readonly findPacket;
-  private readonly rememberPacket;
   private readonly selectAfter;
   private readonly measureUpTo;
-  private readonly deleteUpTo;
+  private readonly removeUpToTx;
   private readonly oldest;
-  private readonly appendMessageTx;
 
   constructor(dataDir: string, sync: JournalSync = 'normal') {
     mkdirSync(dataDir, { recursive: true });
@@ -104,16 +101,10 @@ export class Journal {
       }
       throw err;
     }
-    this.id = this.journalId();
+    this.id = this.meta('journal_id') ?? this.setMeta('journal_id', randomUUID());
 
-    this.insertEntry = this.db.prepare<[EntryKind, number, string, Buffer, number]>(
-      'INSERT INTO entry (kind, received_at, topic, payload, size) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.lastSeq = this.db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'entry'");
-    this.findPacket = this.db.prepare<[number], { seq: number; digest: Buffer }>('SELECT seq, digest FROM recent_packet WHERE packet_id = ?');
-    this.rememberPacket = this.db.prepare<[number, number, Buffer]>(
-      'INSERT INTO recent_packet (packet_id, seq, digest) VALUES (?, ?, ?) ' +
-        'ON CONFLICT (packet_id) DO UPDATE SET seq = excluded.seq, digest = excluded.digest',
+    this.insertEntry = this.db.prepare<[number, EntryKind, number, string, Buffer, number, number | null, Buffer | null]>(
+      'INSERT INTO entry (seq, kind, received_at, topic, payload, size, packet_id, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.selectAfter = this.db.prepare<[number, number], EntryRow>(
       'SELECT seq, kind, received_at, topic, payload, size FROM entry WHERE seq > ? ORDER BY seq LIMIT ?',
@@ -121,30 +112,43 @@ export class Journal {
     this.measureUpTo = this.db.prepare<[number], { n: number; bytes: number }>(
       'SELECT count(*) AS n, coalesce(sum(length(topic) + length(payload)), 0) AS bytes FROM entry WHERE seq <= ?',
     );
-    this.deleteUpTo = this.db.prepare<[number]>('DELETE FROM entry WHERE seq <= ?');
-    this.oldest = this.db.prepare<[], { received_at: number }>('SELECT received_at FROM entry ORDER BY seq LIMIT 1');
-    this.appendMessageTx = this.db.transaction((msg: IncomingMessage, stored: Buffer, size: number): boolean => {
-      const hash = msg.packetId === undefined ? undefined : digest(msg.topic, msg.payload);
-      if (msg.dup && msg.packetId !== undefined && hash !== undefined) {
-        const seen = this.findPacket.get(msg.packetId);
-        const current = this.lastSeq.get()?.seq ?? 0;
-        if (seen && seen.digest.equals(hash) && current - seen.seq < REDELIVERY_WINDOW) return false;
-      }
-      const seq = Number(this.insertEntry.run('message', msg.receivedAt, msg.topic, stored, size).lastInsertRowid);
-      if (msg.packetId !== undefined && hash !== undefined) this.rememberPacket.run(msg.packetId, seq, hash);
-      return true;
+    const keepPackets = this.db.prepare<[number]>(
+      'INSERT OR REPLACE INTO recent_packet (packet_id, seq, digest) ' +
+        'SELECT packet_id, seq, digest FROM entry WHERE seq <= ? AND packet_id IS NOT NULL ORDER BY seq',
+    );
+    const deleteUpTo = this.db.prepare<[number]>('DELETE FROM entry WHERE seq <= ?');
+    const setRemoved = this.db.prepare<[string]>("INSERT OR REPLACE INTO meta (key, value) VALUES ('removed_up_to', ?)");
+    this.removeUpToTx = this.db.transaction((seq: number) => {
+      keepPackets.run(seq);
+      deleteUpTo.run(seq);
+      setRemoved.run(String(seq));
     });
+    this.oldest = this.db.prepare<[], { received_at: number }>('SELECT received_at FROM entry ORDER BY seq LIMIT 1');
 
+    const maxSeq = this.db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM entry').get()?.seq ?? 0;
+    this.lastSeq = Math.max(maxSeq, Number(this.meta('removed_up_to') ?? 0));
+    this.loadRecentPackets();
     const all = this.measureUpTo.get(Number.MAX_SAFE_INTEGER)!;
     this.backlog = { entries: all.n, bytes: all.bytes + all.n * ENTRY_OVERHEAD_BYTES };
   }
 
-  private journalId(): string {
-    const row = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'journal_id'").get();
-    if (row) return row.value;
-    const id = randomUUID();
-    this.db.prepare("INSERT INTO meta (key, value) VALUES ('journal_id', ?)").run(id);
-    return id;
+  private meta(key: string): string | undefined {
+    return this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
+  }
+
+  private setMeta(key: string, value: string): string {
+    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+    return value;
+  }
+
+  private loadRecentPackets(): void {
+    const rows = this.db
+      .prepare<[], { packet_id: number; seq: number; digest: Buffer }>(
+        'SELECT packet_id, seq, digest FROM recent_packet UNION ALL ' +
+          'SELECT packet_id, seq, digest FROM entry WHERE packet_id IS NOT NULL ORDER BY seq',
+      )
+      .all();
+    for (const row of rows) this.recent.remember(row.packet_id, { seq: row.seq, digest: row.digest });
   }
 
   /**
@@ -155,22 +159,29 @@ export class Journal {
   appendMessage(msg: IncomingMessage, maxPayloadBytes: number): boolean {
     const size = msg.payload.length;
     const stored = size > maxPayloadBytes ? msg.payload.subarray(0, maxPayloadBytes) : msg.payload;
-    const added = this.appendMessageTx(msg, stored, size);
-    if (added) this.grew(msg.topic, stored);
-    return added;
+    const hash = msg.packetId === undefined ? null : digest(msg.topic, msg.payload);
+    if (msg.dup && msg.packetId !== undefined && hash && this.recent.isRedelivery(msg.packetId, hash, this.lastSeq)) {
+      return false;
+    }
+    const seq = this.insert('message', msg.receivedAt, msg.topic, stored, size, msg.packetId ?? null, hash);
+    if (msg.packetId !== undefined && hash) this.recent.remember(msg.packetId, { seq, digest: hash });
+    return true;
   }
 
   /** Stores an event of the bridge itself (MQTT disconnect, DB outage) in the same order. */
   appendEvent(kind: Exclude<EntryKind, 'message'>, detail: string, at = Date.now()): void {
     const payload = Buffer.from(detail, 'utf8');
-    this.insertEntry.run(kind, at, '', payload, payload.length);
-    this.grew('', payload);
+    this.insert(kind, at, '', payload, payload.length, null, null);
   }
 
-  private grew(topic: string, payload: Buffer): void {
+  private insert(kind: EntryKind, at: number, topic: string, payload: Buffer, size: number, packetId: number | null, hash: Buffer | null): number {
+    const seq = this.lastSeq + 1;
+    this.insertEntry.run(seq, kind, at, topic, payload, size, packetId, hash);
+    this.lastSeq = seq;
     this.backlog.entries += 1;
     this.backlog.bytes += Buffer.byteLength(topic) + payload.length + ENTRY_OVERHEAD_BYTES;
     for (const listener of this.listeners) listener();
+    return seq;
   }
 
   /** Called after every append; the drain uses it to wake up. */
@@ -193,7 +204,7 @@ export class Journal {
   removeUpTo(seq: number): void {
     const gone = this.measureUpTo.get(seq)!;
     if (gone.n === 0) return;
-    this.deleteUpTo.run(seq);
+    this.removeUpToTx(seq);
     this.backlog.entries -= gone.n;
     this.backlog.bytes -= gone.bytes + gone.n * ENTRY_OVERHEAD_BYTES;
   }

@@ -1,0 +1,220 @@
+/**
+ * `npm run bench`: the limits of this machine and the bridge's figures, measured in one run.
+ * A private mTLS Mosquitto (the shipped config) and a throwaway database on the local MariaDB;
+ * devices publish 3 readings per message (one row each in `mesure`).
+ *
+ * Prints: the broker's own QoS 1 rate, MySQL's batched INSERT rate, the bridge's end-to-end
+ * rate (published → committed rows) with JOURNAL_SYNC normal and full, p50/p99 latency at a
+ * steady 1 000 msg/s, CPU seconds per 10 000 messages and peak RSS.
+ * Options (env): BENCH_MESSAGES (default 40000), BENCH_DEVICES (default 10).
+ */
+import { randomBytes } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2';
+import mysql from 'mysql2/promise';
+import { deviceClient } from '../test/helpers/broker.js';
+import type { BridgeProcess } from '../test/helpers/bridge-process.js';
+import { LOCAL_MARIADB } from '../test/helpers/database.js';
+import { createStack, type Stack } from '../test/helpers/stack.js';
+import { sleep, waitFor } from '../test/helpers/wait.js';
+import { cpuSeconds, peakRssMiB, percentile, round } from './measure.js';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 40_000);
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 10);
+const ROWS_PER_MESSAGE = 3;
+const LATENCY_RATE = 1_000;
+const LATENCY_SECONDS = 20;
+
+/** Message i of device d: three readings whose values identify it (bac d+1, i). */
+function payload(i: number): string {
+  const v = (i % 10_000) / 100;
+  return `{"humiditeAmbiante":${v},"humiditeSol":${v},"temperatureAmbiante":${(v * 0.8 - 20).toFixed(2)}}`;
+}
+
+async function devices(stack: Stack, count: number, prefix: string): Promise<MqttClient[]> {
+  return Promise.all(Array.from({ length: count }, (_, n) => stack.device(`${prefix}:${String(n).padStart(2, '0')}`)));
+}
+
+/** Every device publishes `perDevice` messages at QoS 1 as fast as the broker takes them. */
+async function publishAll(clients: MqttClient[], perDevice: number, offset = 0): Promise<void> {
+  await Promise.all(
+    clients.map(async (client, d) => {
+      const topic = `serre/1/bac/${d + 1}`;
+      const window = 200; // messages in flight per device
+      for (let start = 0; start < perDevice; start += window) {
+        const batch: Promise<unknown>[] = [];
+        for (let i = start; i < Math.min(perDevice, start + window); i++) batch.push(client.publishAsync(topic, payload(offset + i), { qos: 1 }));
+        await Promise.all(batch);
+      }
+    }),
+  );
+}
+
+/** The broker alone: a plain QoS 1 subscriber that acknowledges at once. */
+async function brokerLimit(stack: Stack, clients: MqttClient[]): Promise<number> {
+  const pair = stack.pki.bridge;
+  const subscriber = deviceClient(stack.broker, { ...pair, caFile: stack.pki.caFile }, { clientId: `bench-sub-${randomBytes(3).toString('hex')}`, clean: true });
+  await waitFor('bench subscriber', () => subscriber.connected);
+  await subscriber.subscribeAsync('serre/+/bac/+', { qos: 1 });
+  let received = 0;
+  const total = MESSAGES;
+  const done = new Promise<void>((resolve) => {
+    subscriber.on('message', () => {
+      if (++received === total) resolve();
+    });
+  });
+  const started = performance.now();
+  await publishAll(clients, Math.ceil(total / clients.length));
+  await done;
+  const seconds = (performance.now() - started) / 1000;
+  subscriber.end(true);
+  return total / seconds;
+}
+
+/** MySQL alone: multi-row INSERTs of 1 000 rows per transaction into `mesure`. */
+async function databaseLimit(stack: Stack): Promise<number> {
+  const pool = mysql.createPool({ ...LOCAL_MARIADB, database: stack.db.name, connectionLimit: 1 });
+  const [bacs] = await pool.query<RowDataPacket[]>('SELECT id_bac FROM bac LIMIT 1');
+  const bac = Number(bacs[0]!.id_bac);
+  const rows = MESSAGES * ROWS_PER_MESSAGE;
+  const started = performance.now();
+  for (let done = 0; done < rows; done += 1_000) {
+    const values = Array.from({ length: 1_000 }, (_, i) => [bac, (i % 3) + 1, i / 100, '2026-01-01 00:00:00']);
+    const conn = await pool.getConnection();
+    await conn.beginTransaction();
+    await conn.query<ResultSetHeader>('INSERT INTO mesure (bac, capteur, value, mesure_a) VALUES ?', [values]);
+    await conn.commit();
+    conn.release();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await pool.query('DELETE FROM mesure');
+  await pool.end();
+  return rows / seconds;
+}
+
+interface EndToEnd {
+  messagesPerSecond: number;
+  cpuSecondsPer10k: number;
+  peakRssMiB: number;
+}
+
+async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'full'): Promise<EndToEnd> {
+  await stack.db.query('DELETE FROM mesure');
+  const bridge = await stack.startBridge({ LOG_LEVEL: 'WARNING', JOURNAL_SYNC: sync, MQTT_CLIENT_ID: `bench-${sync}-${randomBytes(3).toString('hex')}` });
+  const pid = bridge.child.pid!;
+  const cpuBefore = cpuSeconds(pid);
+  const perDevice = Math.ceil(MESSAGES / clients.length);
+  const expectedRows = perDevice * clients.length * ROWS_PER_MESSAGE;
+  const started = performance.now();
+  await publishAll(clients, perDevice);
+  await waitFor('all rows committed', async () => (await stack.db.count('mesure')) >= expectedRows, 600_000, 50);
+  const seconds = (performance.now() - started) / 1000;
+  const result = {
+    messagesPerSecond: (perDevice * clients.length) / seconds,
+    cpuSecondsPer10k: ((cpuSeconds(pid) - cpuBefore) / (perDevice * clients.length)) * 10_000,
+    peakRssMiB: peakRssMiB(pid),
+  };
+  await bridge.stop();
+  return result;
+}
+
+/** Steady 1 000 msg/s; latency = first time the row is seen in MySQL − publish time. */
+async function latency(stack: Stack, clients: MqttClient[]): Promise<{ p50: number; p99: number; max: number; peakRssMiB: number }> {
+  await stack.db.query('DELETE FROM mesure');
+  const bridge: BridgeProcess = await stack.startBridge({ LOG_LEVEL: 'WARNING', MQTT_CLIENT_ID: `bench-lat-${randomBytes(3).toString('hex')}` });
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const pool = mysql.createPool({ ...LOCAL_MARIADB, database: stack.db.name, connectionLimit: 1 });
+  let lastId = 0;
+  let polling = true;
+  let stopAt = Infinity;
+  const poller = (async () => {
+    while (polling || sentAt.size > 0) {
+      const [rows] = await pool.query<RowDataPacket[]>(
+        'SELECT m.id_mesure, b.numero AS bac, ROUND(m.value * 100) AS i FROM mesure m JOIN bac b ON b.id_bac = m.bac WHERE m.id_mesure > ? AND m.capteur = 1 ORDER BY m.id_mesure',
+        [lastId],
+      );
+      const now = performance.now();
+      for (const row of rows) {
+        lastId = Math.max(lastId, Number(row.id_mesure));
+        const key = `${row.bac}/${row.i}`;
+        const t = sentAt.get(key);
+        if (t !== undefined) {
+          latencies.push(now - t);
+          sentAt.delete(key);
+        }
+      }
+      if (!polling && rows.length === 0) await sleep(20);
+      else await sleep(2);
+      if (!polling && sentAt.size > 0 && performance.now() - stopAt > 30_000) break;
+    }
+  })();
+  const total = LATENCY_RATE * LATENCY_SECONDS;
+  const tickMs = 10;
+  let i = 0;
+  const started = performance.now();
+  while (i < total) {
+    const due = Math.floor(((performance.now() - started) / 1000) * LATENCY_RATE);
+    while (i < Math.min(due, total)) {
+      const d = i % clients.length;
+      const n = Math.floor(i / clients.length);
+      sentAt.set(`${d + 1}/${n % 10_000}`, performance.now());
+      void clients[d]!.publishAsync(`serre/1/bac/${d + 1}`, payload(n), { qos: 0 });
+      i++;
+    }
+    await sleep(tickMs);
+  }
+  stopAt = performance.now();
+  polling = false;
+  await poller;
+  await pool.end();
+  const rss = peakRssMiB(bridge.child.pid!);
+  await bridge.stop();
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN, peakRssMiB: rss };
+}
+
+async function main(): Promise<void> {
+  console.log(`parc-bridge benchmark: ${MESSAGES} messages of ${ROWS_PER_MESSAGE} readings from ${DEVICES} mTLS devices`);
+  const stack = await createStack({ database: { serres: 1, bacsPerSerre: DEVICES } });
+  try {
+    const clients = await devices(stack, DEVICES, '02:00:00:00:00');
+    const broker = await brokerLimit(stack, clients);
+    console.log(`  broker alone (QoS 1):            ${round(broker)} msg/s`);
+    const dbRows = await databaseLimit(stack);
+    console.log(`  MySQL batched INSERT:            ${round(dbRows)} rows/s (${round(dbRows / ROWS_PER_MESSAGE)} msg/s of 3 readings)`);
+    const limit = Math.min(broker, dbRows / ROWS_PER_MESSAGE);
+    const normal = await endToEnd(stack, clients, 'normal');
+    console.log(`  bridge end to end (sync normal): ${round(normal.messagesPerSecond)} msg/s = ${round((100 * normal.messagesPerSecond) / limit)} % of min(broker, DB/3); ${round(normal.cpuSecondsPer10k, 2)} CPU s / 10k msg; peak RSS ${round(normal.peakRssMiB)} MiB`);
+    const full = await endToEnd(stack, clients, 'full');
+    console.log(`  bridge end to end (sync full):   ${round(full.messagesPerSecond)} msg/s = ${round((100 * full.messagesPerSecond) / limit)} % of min(broker, DB/3); ${round(full.cpuSecondsPer10k, 2)} CPU s / 10k msg; peak RSS ${round(full.peakRssMiB)} MiB`);
+    const lat = await latency(stack, clients);
+    console.log(`  latency at ${LATENCY_RATE} msg/s, published → row visible: p50 ${round(lat.p50, 1)} ms, p99 ${round(lat.p99, 1)} ms, max ${round(lat.max, 1)} ms; peak RSS ${round(lat.peakRssMiB)} MiB`);
+    const summary = {
+      messages: MESSAGES,
+      devices: DEVICES,
+      brokerMsgPerS: round(broker),
+      dbRowsPerS: round(dbRows),
+      limitMsgPerS: round(limit),
+      bridgeNormalMsgPerS: round(normal.messagesPerSecond),
+      bridgeNormalShareOfLimit: round(normal.messagesPerSecond / limit, 2),
+      bridgeFullMsgPerS: round(full.messagesPerSecond),
+      cpuSecondsPer10k: round(normal.cpuSecondsPer10k, 2),
+      latencyP50Ms: round(lat.p50, 1),
+      latencyP99Ms: round(lat.p99, 1),
+      peakRssMiB: round(Math.max(normal.peakRssMiB, full.peakRssMiB, lat.peakRssMiB)),
+    };
+    console.log(JSON.stringify(summary));
+    for (const c of clients) c.end(true);
+  } finally {
+    await stack.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,283 @@
+/**
+ * The status page's inline script, plain browser JavaScript (no build step). It polls
+ * /api/status every 5 s and redraws. Everything that comes from the database or from devices
+ * is written with textContent / setAttribute, never parsed as HTML.
+ *
+ * Kept free of backticks, `${` and backslashes so that it can live in this template literal
+ * unchanged; its CSP hash is computed from this exact text.
+ */
+export const PAGE_SCRIPT = `
+'use strict';
+(function () {
+  var REFRESH_MS = 5000;
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  var nf = new Intl.NumberFormat('fr-FR');
+  var nf1 = new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 1 });
+  var TYPE_LABELS = {
+    INVALID_ENCODING: 'Encodage invalide',
+    BAC_NOT_FOUND: 'Bac introuvable',
+    INVALID_PAYLOAD: 'Message invalide',
+    UNKNOWN_SENSOR: 'Capteur inconnu',
+    INVALID_VALUE: 'Valeur invalide',
+    VALUE_OUT_OF_RANGE: 'Valeur hors limites',
+    MQTT_DISCONNECT: 'Coupure du broker',
+    DB_ERROR: 'Base de données indisponible',
+    DB_INSERT_ERROR: 'Ligne refusée par la base',
+    UNEXPECTED_ERROR: 'Erreur inattendue'
+  };
+  var lastSuccess = null;
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function svg(tag, attrs) {
+    var e = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
+    return e;
+  }
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+  function plural(n, one, many) { return nf.format(n) + ' ' + (n > 1 ? many : one); }
+
+  function duration(seconds) {
+    var s = Math.max(0, Math.round(seconds));
+    if (s < 60) return s + ' s';
+    var m = Math.floor(s / 60);
+    if (m < 60) return m + ' min' + (s % 60 ? ' ' + (s % 60) + ' s' : '');
+    var h = Math.floor(m / 60);
+    if (h < 24) return h + ' h ' + String(m % 60).padStart(2, '0') + ' min';
+    return Math.floor(h / 24) + ' j ' + (h % 24) + ' h';
+  }
+
+  function bytes(n) {
+    if (n < 1024) return plural(n, 'octet', 'octets');
+    if (n < 1048576) return nf1.format(n / 1024) + ' Ko';
+    if (n < 1073741824) return nf1.format(n / 1048576) + ' Mo';
+    return nf1.format(n / 1073741824) + ' Go';
+  }
+
+  /** 'YYYY-MM-DD HH:MM:SS' (the bridge's zone) as a French date, 'aujourd'hui' when it is today. */
+  function frDateTime(text, today) {
+    if (!text) return '—';
+    var day = text.slice(0, 10);
+    var time = text.slice(11, 19);
+    if (day === today) return "aujourd'hui " + time;
+    return day.slice(8, 10) + '/' + day.slice(5, 7) + '/' + day.slice(0, 4) + ' ' + time;
+  }
+
+  function setBadge(node, kind, text) {
+    node.className = 'badge ' + kind;
+    node.textContent = text;
+  }
+
+  function renderConnection(prefix, state, okText, koText) {
+    setBadge($(prefix + '-badge'), state.connected ? 'ok' : 'ko', state.connected ? okText : koText);
+    var count = plural(state.reconnects, 'reconnexion', 'reconnexions') + ' depuis le démarrage';
+    if (!state.connected) $(prefix + '-detail').textContent = 'Le pont réessaie automatiquement (' + count + ').';
+    else $(prefix + '-detail').textContent = state.reconnects > 0 ? count : 'Aucune coupure depuis le démarrage';
+  }
+
+  function renderJournal(j) {
+    var badge = $('journal-badge');
+    if (j.full || !j.underBudget) setBadge(badge, 'ko', 'Pleine');
+    else if (j.entries > 0) setBadge(badge, 'warn', 'En attente');
+    else setBadge(badge, 'ok', 'À jour');
+    $('journal-entries').textContent = plural(j.entries, "message en attente d'écriture", "messages en attente d'écriture");
+    $('journal-detail').textContent = j.entries > 0
+      ? 'Le plus ancien attend depuis ' + duration(j.oldestAgeSeconds) + ' (' + bytes(j.bytes) + ' sur disque)'
+      : 'Tout ce qui a été reçu est écrit dans la base.';
+    $('journal-full').hidden = !(j.full || !j.underBudget);
+  }
+
+  function niceCeil(v) {
+    var p = Math.pow(10, Math.floor(Math.log10(v)));
+    var steps = [1, 2, 5, 10];
+    for (var i = 0; i < steps.length; i++) if (steps[i] * p >= v) return steps[i] * p;
+    return 10 * p;
+  }
+
+  function renderChart(t) {
+    var chart = $('chart');
+    clear(chart);
+    var points = t.samples.slice();
+    if (t.current) points.push({ received: t.current.received, written: t.current.written, live: true });
+    var slots = Math.round(t.windowSeconds / t.intervalSeconds) + 1;
+    points = points.slice(-slots);
+    var peak = 0, received = 0, written = 0;
+    points.forEach(function (p) { peak = Math.max(peak, p.received, p.written); received += p.received; written += p.written; });
+    var max = niceCeil(Math.max(1, peak));
+    var W = slots * 10, H = 100;
+    chart.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
+    chart.appendChild(svg('line', { x1: 0, y1: H / 2, x2: W, y2: H / 2, 'class': 'grid' }));
+    chart.appendChild(svg('line', { x1: 0, y1: H - 0.5, x2: W, y2: H - 0.5, 'class': 'axis' }));
+    var offset = slots - points.length;
+    // Two bars per window (received, then written): a line would not show a single window.
+    function bar(x, value, kind, live) {
+      var h = (value / max) * H;
+      chart.appendChild(svg('rect', { x: x, y: H - h, width: 4, height: h, 'class': 'bar ' + kind + (live ? ' live' : '') }));
+    }
+    points.forEach(function (p, i) {
+      var x = (offset + i) * 10;
+      bar(x + 1, p.received, 'received', p.live);
+      bar(x + 5, p.written, 'written', p.live);
+    });
+    var minutes = Math.round(t.windowSeconds / 60);
+    var summary = 'Sur les ' + minutes + ' dernières minutes : ' + plural(received, 'message reçu', 'messages reçus') +
+      ', ' + plural(written, 'ligne écrite', 'lignes écrites') + '.';
+    chart.setAttribute('aria-label', summary);
+    chart.setAttribute('data-received', String(received));
+    $('chart-summary').textContent = summary;
+    $('chart-max').textContent = nf.format(max);
+    $('chart-max-half').textContent = nf.format(max / 2);
+    $('chart-unit').textContent = 'par tranche de ' + t.intervalSeconds + ' s';
+    $('chart-start').textContent = 'il y a ' + minutes + ' min';
+  }
+
+  function messageRow(body, columns, text) {
+    var tr = el('tr');
+    var td = el('td', 'muted', text);
+    td.colSpan = columns;
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+
+  function cell(label, content) {
+    var td = el('td');
+    td.setAttribute('data-label', label);
+    if (typeof content === 'string') td.textContent = content;
+    else td.appendChild(content);
+    return td;
+  }
+
+  function renderControllers(s, today) {
+    var body = $('controllers-body');
+    clear(body);
+    var list = s.controllers;
+    if (!list) {
+      $('controllers-count').textContent = '';
+      messageRow(body, 4, 'Indisponible : ' + s.controllersUnavailable);
+      return;
+    }
+    var online = list.filter(function (c) { return c.online; }).length;
+    $('controllers-count').textContent = nf.format(online) + ' en ligne, ' + nf.format(list.length - online) + ' hors ligne';
+    if (list.length === 0) {
+      messageRow(body, 4, 'Aucun contrôleur ne s’est encore annoncé.');
+      return;
+    }
+    list.forEach(function (c) {
+      var tr = el('tr');
+      tr.setAttribute('data-mac', c.mac);
+      var who = el('div');
+      who.appendChild(el('strong', null, c.nom));
+      who.appendChild(el('div', 'mono muted', c.mac));
+      tr.appendChild(cell('Contrôleur', who));
+      tr.appendChild(cell('Adresse IP', c.ip || '—'));
+      tr.lastChild.classList.add('mono');
+      var badge = el('span');
+      setBadge(badge, c.online ? 'ok' : 'ko', c.online ? 'En ligne' : 'Hors ligne');
+      tr.appendChild(cell('État', badge));
+      var when = c.lastChangeAt
+        ? frDateTime(c.lastChangeAt, today) + ' (il y a ' + duration(c.lastChangeAgeSeconds) + ')'
+        : '—';
+      tr.appendChild(cell('Dernier changement', when));
+      body.appendChild(tr);
+    });
+  }
+
+  function renderErrors(s, today) {
+    var list = $('errors-list');
+    clear(list);
+    $('errors-total').textContent = plural(s.totals.errors, 'erreur', 'erreurs') + ' depuis le démarrage du pont';
+    if (!s.errors) {
+      list.appendChild(el('li', 'muted', 'Indisponible : ' + s.errorsUnavailable));
+      return;
+    }
+    if (s.errors.length === 0) {
+      list.appendChild(el('li', 'muted', 'Aucune erreur enregistrée.'));
+      return;
+    }
+    s.errors.forEach(function (e) {
+      var li = el('li', 'error-item');
+      var head = el('div', 'error-head');
+      var type = el('span', 'badge ko', (TYPE_LABELS[e.type] || 'Erreur') + ' · ' + e.type);
+      head.appendChild(type);
+      head.appendChild(el('span', 'muted', frDateTime(e.at, today)));
+      li.appendChild(head);
+      li.appendChild(el('p', 'error-message', e.message));
+      if (e.valeur !== null && e.valeur !== '') {
+        var v = el('p', 'error-valeur');
+        v.appendChild(el('span', 'muted', 'Valeur reçue : '));
+        v.appendChild(el('code', null, e.valeur + (e.valeurTruncated ? '…' : '')));
+        li.appendChild(v);
+      }
+      list.appendChild(li);
+    });
+  }
+
+  function renderOverall(s) {
+    var problems = [];
+    if (!s.broker.connected) problems.push('broker MQTT déconnecté');
+    if (!s.database.connected) problems.push('base de données déconnectée');
+    if (s.journal.full || !s.journal.underBudget) problems.push("file d'attente locale pleine");
+    var banner = $('overall');
+    banner.className = problems.length ? 'banner ko' : 'banner ok';
+    banner.textContent = problems.length
+      ? 'Problème : ' + problems.join(', ') + '.'
+      : 'Tout fonctionne : les mesures arrivent dans la base.';
+    setFavicon(problems.length ? '#c62828' : '#2e7d32');
+  }
+
+  function setFavicon(color) {
+    var icon = $('favicon');
+    var href = 'data:image/svg+xml,' + encodeURIComponent(
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="' + color + '"/></svg>');
+    if (icon.getAttribute('href') !== href) icon.setAttribute('href', href);
+  }
+
+  function render(s) {
+    var today = s.generatedAt.slice(0, 10);
+    lastSuccess = s.generatedAt;
+    document.body.classList.remove('stale');
+    renderOverall(s);
+    renderConnection('broker', s.broker, 'Connecté', 'Déconnecté');
+    renderConnection('database', s.database, 'Connectée', 'Déconnectée');
+    renderJournal(s.journal);
+    renderChart(s.throughput);
+    renderControllers(s, today);
+    renderErrors(s, today);
+    $('meta').textContent = 'Client MQTT « ' + s.clientId + ' » · en service depuis ' + duration(s.uptimeSeconds) +
+      ' · mis à jour ' + frDateTime(s.generatedAt, today);
+  }
+
+  function unreachable(err) {
+    document.body.classList.add('stale');
+    var banner = $('overall');
+    banner.className = 'banner ko';
+    banner.textContent = 'Le pont ne répond pas (' + (err && err.message ? err.message : 'erreur réseau') + ')' +
+      (lastSuccess ? ' ; les informations ci-dessous datent de ' + lastSuccess.slice(11) : '') +
+      '. Nouvel essai dans ' + REFRESH_MS / 1000 + ' s.';
+    setFavicon('#9e9e9e');
+  }
+
+  function refresh() {
+    fetch('/api/status', { cache: 'no-store', headers: { accept: 'application/json' } })
+      .then(function (r) {
+        if (!r.ok) throw new Error('HTTP ' + r.status);
+        return r.json();
+      })
+      .then(render, unreachable)
+      // A drawing bug must be visible in the console, not passed off as the bridge being down.
+      .catch(function (err) { console.error('Affichage du statut impossible', err); })
+      .then(function () { setTimeout(refresh, REFRESH_MS); });
+  }
+
+  refresh();
+})();
+`;

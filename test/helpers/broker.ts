@@ -1,0 +1,206 @@
+/**
+ * A real Mosquitto started from the SHIPPED mosquitto/config/mosquitto.conf and acl: only the
+ * container paths, the port and (as root) the run-as user are rewritten, so every test that
+ * goes through this broker also tests the production broker settings.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { atExit } from './cleanup.js';
+import { MOSQUITTO_DIR, tempDir, type CertPair, type Pki } from './pki.js';
+
+export interface Broker {
+  host: string;
+  port: number;
+  url: string;
+  dataDir: string;
+  /** Starts it again on the same port with the same data dir (persistent sessions survive). */
+  start(): Promise<void>;
+  /** SIGTERM and wait: Mosquitto saves its persistence file on the way out. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait: a crash, nothing saved since the last autosave. */
+  kill(): Promise<void>;
+  /** Everything the broker printed so far, across restarts. */
+  log(): string;
+}
+
+const SHIPPED_CONF = path.join(MOSQUITTO_DIR, 'config', 'mosquitto.conf');
+const SHIPPED_ACL = path.join(MOSQUITTO_DIR, 'config', 'acl');
+const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? (existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto');
+const READY_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+/** The shipped config with its container paths pointed at the test PKI and data dir. */
+export function testBrokerConfig(shipped: string, pki: Pki, port: number, dataDir: string): string {
+  const paths = new Map<string, string>([
+    ['/mosquitto/certs/ca.crt', pki.caFile],
+    ['/mosquitto/certs/server.crt', pki.server.certFile],
+    ['/mosquitto/certs/server.key', pki.server.keyFile],
+    ['/mosquitto/data/', `${dataDir}/`],
+    ['/mosquitto/config/acl', SHIPPED_ACL],
+  ]);
+  let listeners = 0;
+  const lines = shipped.split('\n').map((line) => {
+    if (line.startsWith('#')) return line;
+    if (/^listener\b/.test(line)) {
+      listeners++;
+      if (line !== 'listener 8883') throw new Error(`shipped mosquitto.conf: unexpected listener "${line}"`);
+      return `listener ${port} 127.0.0.1`;
+    }
+    return line.replace(/\/mosquitto\/\S*/g, (containerPath) => {
+      const local = paths.get(containerPath);
+      if (local === undefined) throw new Error(`shipped mosquitto.conf: no test mapping for ${containerPath}`);
+      paths.delete(containerPath);
+      return local;
+    });
+  });
+  if (listeners !== 1) throw new Error(`shipped mosquitto.conf: expected one listener, found ${listeners}`);
+  if (paths.size > 0) throw new Error(`shipped mosquitto.conf no longer uses ${[...paths.keys()].join(', ')}`);
+  let conf = lines.join('\n');
+  // Mosquitto 2 drops root for the "mosquitto" user before reading the key files, which the
+  // scripts made readable by their owner only; tests run as root, so stay root here.
+  if (process.getuid?.() === 0) conf += '\n# test only\nuser root\n';
+  return conf;
+}
+
+/** Resolves once a TLS handshake with the broker succeeds; rejects if the broker exits first. */
+async function waitForTls(port: number, pki: Pki, child: ChildProcess, log: () => string): Promise<void> {
+  const ca = readFileSync(pki.caFile);
+  const cert = readFileSync(pki.bridge.certFile);
+  const key = readFileSync(pki.bridge.keyFile);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`mosquitto exited (${child.exitCode ?? child.signalCode}) while starting:\n${log()}`);
+    }
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, ca, cert, key }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`mosquitto did not accept TLS on port ${port}:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function waitForExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export async function startBroker(pki: Pki, opts: { port?: number; extraConfig?: string } = {}): Promise<Broker> {
+  const port = opts.port ?? (await freePort());
+  const workDir = await tempDir('parc-broker-');
+  const dataDir = path.join(workDir, 'data');
+  await mkdir(dataDir);
+  const confFile = path.join(workDir, 'mosquitto.conf');
+  const shipped = await readFile(SHIPPED_CONF, 'utf8');
+  await writeFile(confFile, testBrokerConfig(shipped, pki, port, dataDir) + (opts.extraConfig ? `\n${opts.extraConfig}\n` : ''));
+
+  const output: string[] = [];
+  let child: ChildProcess | undefined;
+  // The broker must not outlive the test process, whatever happens to the test (registered
+  // after its directory, so it is killed before the directory is removed).
+  atExit(() => child?.kill('SIGKILL'));
+
+  const start = async (): Promise<void> => {
+    if (child && child.exitCode === null && child.signalCode === null) return;
+    const proc = spawn(MOSQUITTO_BIN, ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    proc.stdout?.setEncoding('utf8').on('data', (d: string) => output.push(d));
+    proc.stderr?.setEncoding('utf8').on('data', (d: string) => output.push(d));
+    const spawned = new Promise<void>((resolve, reject) => {
+      proc.once('spawn', resolve);
+      proc.once('error', reject);
+    });
+    await spawned;
+    try {
+      await waitForTls(port, pki, proc, () => output.join(''));
+    } catch (err) {
+      proc.kill('SIGKILL');
+      throw err;
+    }
+  };
+
+  const signal = async (sig: NodeJS.Signals): Promise<void> => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(sig);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await waitForExit(proc);
+    clearTimeout(timer);
+  };
+
+  await start();
+  return {
+    host: '127.0.0.1',
+    port,
+    url: `mqtts://127.0.0.1:${port}`,
+    dataDir,
+    start,
+    stop: () => signal('SIGTERM'),
+    kill: () => signal('SIGKILL'),
+    log: () => output.join(''),
+  };
+}
+
+/** Resolves once the broker's log matches (e.g. a client's disconnection); rejects after timeoutMs. */
+export async function waitForLog(broker: Broker, pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(broker.log())) {
+    if (Date.now() > deadline) throw new Error(`broker log never matched ${pattern}:\n${broker.log()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** An MQTT client with a device's (or the bridge's) certificate; no automatic reconnect. */
+export function deviceClient(broker: Broker, pair: CertPair & { caFile: string }, opts: IClientOptions = {}): MqttClient {
+  return connect(broker.url, {
+    ca: readFileSync(pair.caFile),
+    cert: readFileSync(pair.certFile),
+    key: readFileSync(pair.keyFile),
+    rejectUnauthorized: true,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    ...opts,
+  });
+}
+
+export type ConnectOutcome = { connected: true } | { connected: false; error: Error | undefined };
+
+/** How a connection attempt ended: CONNACK accepted, or refused / closed with the error seen. */
+export function connectOutcome(client: MqttClient): Promise<ConnectOutcome> {
+  return new Promise((resolve) => {
+    let error: Error | undefined;
+    client.once('connect', () => resolve({ connected: true }));
+    client.on('error', (err) => {
+      error ??= err;
+    });
+    client.once('close', () => resolve({ connected: false, error }));
+  });
+}

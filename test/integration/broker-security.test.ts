@@ -1,0 +1,267 @@
+/**
+ * The shipped mosquitto.conf and acl on a real Mosquitto: who gets in (mTLS), who may publish
+ * and read what (ACL), the Last Will, and queues that survive a burst and a broker restart.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { connectOutcome, deviceClient, startBroker, waitForLog, type Broker } from '../helpers/broker.js';
+import { makeExpiredCert, makeForeignCert, makePki, REPO_ROOT, type CertPair, type Pki } from '../helpers/pki.js';
+
+const MAC_A = 'A4:CF:12:00:00:0A';
+const MAC_B = 'A4:CF:12:00:00:0B';
+const BRIDGE_TOPICS = ['serre/+/bac/+', 'controleur/+', 'controleur/+/disconnect'];
+
+interface Received {
+  topic: string;
+  payload: string;
+}
+
+let pki: Pki;
+let broker: Broker;
+const clients: MqttClient[] = [];
+
+function track(client: MqttClient): MqttClient {
+  clients.push(client);
+  return client;
+}
+
+async function connected(pair: CertPair, opts: IClientOptions = {}): Promise<MqttClient> {
+  const client = track(deviceClient(broker, { ...pair, caFile: pki.caFile }, opts));
+  const outcome = await connectOutcome(client);
+  if (!outcome.connected) throw new Error(`connection refused: ${outcome.error?.message}\n${broker.log()}`);
+  return client;
+}
+
+function collect(client: MqttClient): Received[] {
+  const seen: Received[] = [];
+  client.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
+  return seen;
+}
+
+/**
+ * Mosquitto writes to one client in order: once the SUBACK of a fresh subscription is back,
+ * every message routed to that client before it has arrived. No sleeping, no timing.
+ */
+async function barrier(client: MqttClient): Promise<void> {
+  await client.subscribeAsync(`barrier/${Math.random().toString(36).slice(2)}`);
+}
+
+/** A bridge identity subscribed the way the bridge subscribes (QoS 1). */
+async function bridgeListener(extra: IClientOptions = {}, topics = BRIDGE_TOPICS): Promise<{ client: MqttClient; seen: Received[] }> {
+  const client = await connected(pki.bridge, extra);
+  const seen = collect(client);
+  const granted = await client.subscribeAsync(topics, { qos: 1 });
+  expect(granted.map((g) => g.qos)).toEqual(topics.map(() => 1));
+  return { client, seen };
+}
+
+function until(seen: Received[], count: number, client: MqttClient): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (seen.length >= count) {
+        client.off('message', check);
+        resolve();
+      }
+    };
+    client.on('message', check);
+    check();
+  });
+}
+
+beforeAll(async () => {
+  pki = await makePki();
+  broker = await startBroker(pki);
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+  await broker?.stop();
+});
+
+describe('mTLS listener', () => {
+  it('refuses a client that presents no certificate', async () => {
+    const client = track(connect(broker.url, { ca: readFileSync(pki.caFile), rejectUnauthorized: true, reconnectPeriod: 0 }));
+    const outcome = await connectOutcome(client);
+    expect(outcome).toMatchObject({ connected: false, error: { message: expect.stringMatching(/alert certificate required/) } });
+  });
+
+  it('refuses a certificate signed by another CA', async () => {
+    const foreign = await makeForeignCert(MAC_A);
+    const client = track(deviceClient(broker, { ...foreign, caFile: pki.caFile }));
+    const outcome = await connectOutcome(client);
+    expect(outcome).toMatchObject({ connected: false, error: { message: expect.stringMatching(/alert unknown ca/) } });
+  });
+
+  it('refuses an expired certificate signed by the real CA', async () => {
+    const expired = await makeExpiredCert(pki, MAC_A);
+    const client = track(deviceClient(broker, { ...expired, caFile: pki.caFile }));
+    const outcome = await connectOutcome(client);
+    expect(outcome).toMatchObject({ connected: false, error: { message: expect.stringMatching(/alert certificate expired/) } });
+  });
+
+  it('refuses plain MQTT without TLS on the listener', async () => {
+    const client = track(connect(`mqtt://127.0.0.1:${broker.port}`, { reconnectPeriod: 0, connectTimeout: 10_000 }));
+    expect(await connectOutcome(client)).toMatchObject({ connected: false });
+    await waitForLog(broker, /wrong version number/);
+  });
+
+  it('accepts a device certificate and uses its CN as the username', async () => {
+    await connected(await pki.client(MAC_A), { clientId: 'accept-test' });
+    await waitForLog(broker, new RegExp(`as accept-test \\(.*u'${MAC_A}'\\)`));
+  });
+});
+
+describe('ACL', () => {
+  it("delivers a device's readings and status to the bridge identity", async () => {
+    const bridge = await bridgeListener();
+    const shared = await bridgeListener({}, ['$share/parc/serre/+/bac/+']);
+    const device = await connected(await pki.client(MAC_A));
+    device.publish('serre/1/bac/2', '{"humiditeSol": 45}');
+    device.publish(`controleur/${MAC_A}`, '{"ip": "192.168.42.85", "status": true}');
+    await until(bridge.seen, 2, bridge.client);
+    await until(shared.seen, 1, shared.client);
+    expect(bridge.seen).toEqual([
+      { topic: 'serre/1/bac/2', payload: '{"humiditeSol": 45}' },
+      { topic: `controleur/${MAC_A}`, payload: '{"ip": "192.168.42.85", "status": true}' },
+    ]);
+    expect(shared.seen).toEqual([{ topic: 'serre/1/bac/2', payload: '{"humiditeSol": 45}' }]);
+  });
+
+  it('a device subscribed to # receives nothing, not even other devices\' readings', async () => {
+    const spy = await connected(await pki.client(MAC_B));
+    const spied = collect(spy);
+    const granted = await spy.subscribeAsync('#', { qos: 1 });
+    // Mosquitto 2's acl_file does not filter SUBSCRIBE (SUBACK 0); it filters every delivery.
+    expect([0, 1, 128]).toContain(granted[0]?.qos);
+    const bridge = await bridgeListener();
+    const device = await connected(await pki.client(MAC_A));
+    device.publish('serre/3/bac/1', '{"temperatureAmbiante": 21}');
+    device.publish(`controleur/${MAC_A}`, '{"ip": "192.168.42.86", "status": true}');
+    await until(bridge.seen, 2, bridge.client);
+    await barrier(spy);
+    expect(spied).toEqual([]);
+  });
+
+  it('a device cannot read by claiming another username in CONNECT', async () => {
+    const spy = await connected(await pki.client(MAC_B), { username: 'parc-bridge', password: 'x' });
+    const spied = collect(spy);
+    await spy.subscribeAsync(BRIDGE_TOPICS, { qos: 1 });
+    const bridge = await bridgeListener();
+    const device = await connected(await pki.client(MAC_A));
+    device.publish('serre/4/bac/1', '{"humiditeAmbiante": 60}');
+    await until(bridge.seen, 1, bridge.client);
+    await barrier(spy);
+    expect(spied).toEqual([]);
+  });
+
+  it('a device cannot publish outside its topics (MQTT 5: PUBACK not authorized)', async () => {
+    const bridge = await bridgeListener();
+    const device = await connected(await pki.client(MAC_A), { protocolVersion: 5 });
+    const forbidden = [
+      `controleur/${MAC_B}`,
+      `controleur/${MAC_B}/disconnect`,
+      `controleur/${MAC_A.toLowerCase()}`,
+      'serre/1/bac/2/extra',
+      'serre/1',
+      'commande/serre/1',
+      'barrier/x',
+    ];
+    for (const topic of forbidden) {
+      await expect(device.publishAsync(topic, '{"status": false}', { qos: 1 }), topic).rejects.toMatchObject({ code: 135 });
+    }
+    // What it may publish still goes through, after the refusals, on the same connection.
+    await device.publishAsync('serre/9/bac/9', '{"humiditeSol": 1}', { qos: 1 });
+    await until(bridge.seen, 1, bridge.client);
+    await barrier(bridge.client);
+    expect(bridge.seen).toEqual([{ topic: 'serre/9/bac/9', payload: '{"humiditeSol": 1}' }]);
+  });
+
+  it("drops a Last Will set on another controller's topic", async () => {
+    const bridge = await bridgeListener();
+    const liar = await connected(await pki.client(MAC_A), {
+      clientId: 'will-liar',
+      will: { topic: `controleur/${MAC_B}/disconnect`, payload: Buffer.alloc(0), qos: 1, retain: false },
+    });
+    liar.stream.destroy();
+    // Mosquitto handles the will in the same step as it logs the disconnection.
+    await waitForLog(broker, /Client will-liar closed its connection|Socket error on client will-liar/);
+    await barrier(bridge.client);
+    expect(bridge.seen).toEqual([]);
+  });
+
+  it("publishes the Last Will on controleur/<MAC>/disconnect when the device's socket dies", async () => {
+    const bridge = await bridgeListener();
+    const device = await connected(await pki.client(MAC_A), {
+      will: { topic: `controleur/${MAC_A}/disconnect`, payload: Buffer.alloc(0), qos: 1, retain: false },
+    });
+    await device.publishAsync(`controleur/${MAC_A}`, '{"ip": "192.168.42.87", "status": true}', { qos: 1 });
+    device.stream.destroy(); // a power cut: no DISCONNECT packet
+    await until(bridge.seen, 2, bridge.client);
+    expect(bridge.seen).toEqual([
+      { topic: `controleur/${MAC_A}`, payload: '{"ip": "192.168.42.87", "status": true}' },
+      { topic: `controleur/${MAC_A}/disconnect`, payload: '' },
+    ]);
+  });
+});
+
+describe('limits', () => {
+  it('disconnects a client that sends a packet over max_packet_size (64 KiB)', async () => {
+    const bridge = await bridgeListener();
+    const device = await connected(await pki.client(MAC_A));
+    const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
+    device.publish('serre/1/bac/1', Buffer.alloc(70_000, 0x20));
+    await closed;
+    await barrier(bridge.client);
+    expect(bridge.seen).toEqual([]);
+  });
+});
+
+describe('queues and persistence', () => {
+  it('keeps every QoS 1 message for an offline bridge session, past the stock 1000 limit and across a broker restart', async () => {
+    const total = 3000;
+    const sessionOpts: IClientOptions = { clientId: 'queue-test-bridge', clean: false };
+    const first = await bridgeListener(sessionOpts);
+    await first.client.endAsync();
+
+    const device = await connected(await pki.client(MAC_A));
+    const sent: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i++) sent.push(device.publishAsync('serre/1/bac/1', `{"humiditeSol": ${i % 100}, "n": ${i}}`, { qos: 1 }));
+    await Promise.all(sent);
+    await device.endAsync();
+
+    await broker.stop();
+    await broker.start();
+
+    const again = track(deviceClient(broker, { ...pki.bridge, caFile: pki.caFile }, sessionOpts));
+    const seen = collect(again);
+    expect(await connectOutcome(again)).toEqual({ connected: true });
+    await until(seen, total, again);
+    expect(seen.map((m) => JSON.parse(m.payload).n as number)).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
+});
+
+describe("docker-compose.yml's broker healthcheck", () => {
+  it('passes against the shipped config', async () => {
+    const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: { mosquitto: { healthcheck: { test: string[] } } };
+    };
+    const [kind, command, ...args] = compose.services.mosquitto.healthcheck.test;
+    expect([kind, command]).toEqual(['CMD', 'mosquitto_sub']);
+    const local = args.map((a) =>
+      a
+        .replace(/\$\$/g, '$') // Compose's escape for a literal $
+        .replace('/mosquitto/certs/ca.crt', pki.caFile)
+        .replace('/mosquitto/certs/server.crt', pki.server.certFile)
+        .replace('/mosquitto/certs/server.key', pki.server.keyFile)
+        .replace(/^8883$/, String(broker.port)),
+    );
+    const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile('mosquitto_sub', local, (error, stdout) => resolve({ code: typeof error?.code === 'number' ? error.code : error ? -1 : 0, stdout }));
+    });
+    expect(result).toEqual({ code: 0, stdout: expect.stringMatching(/^mosquitto version 2\./) });
+  });
+});
