@@ -218,6 +218,8 @@ export function loadDbConfig(env: Env = process.env): DbOnlyConfig {
 export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
   const { data, problems } = parse(bridgeSchema, env);
   problems.push(...unreadableFiles(env));
+  // MQTT.js refuses a password without a user name; say so at start, not at every reconnect.
+  if (env.MQTT_PASSWORD && !env.MQTT_USER) problems.push('MQTT_PASSWORD is set but MQTT_USER is not (set both or neither)');
   if (!data || problems.length > 0) throw new ConfigError(problems);
   return {
     logLevel: LOG_LEVELS[data.LOG_LEVEL],

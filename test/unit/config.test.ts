@@ -304,3 +304,19 @@ describe('loadDbConfig', () => {
     expect(err.problems).toHaveLength(5);
   });
 });
+
+describe('MQTT credentials', () => {
+  it('refuses a password without a user name', async () => {
+    const { loadBridgeConfig, ConfigError } = await import('../../src/config.js');
+    const env = { DB_HOST: 'h', DB_USER: 'u', DB_PASSWORD: 'p', MQTT_TLS: 'false', MQTT_PASSWORD: 'secret-value' };
+    let error: unknown;
+    try {
+      loadBridgeConfig(env);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as InstanceType<typeof ConfigError>).problems).toEqual(['MQTT_PASSWORD is set but MQTT_USER is not (set both or neither)']);
+    expect(String((error as Error).message)).not.toContain('secret-value');
+  });
+});

@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import type { MqttConfig } from '../../config.js';
+import { brokerResults, MQTT_LABEL, SAN_LABEL, TLS_LABEL } from './broker-checks.js';
+import { probeBroker } from './broker-probe.js';
+import { CA_LABEL, CERT_LABEL, checkCa, checkClientCert, checkIssuer, checkKeyMatches, ISSUER_LABEL, KEY_LABEL } from './cert-checks.js';
+import { errorText, fail, ok, skip, withTimeout, type CheckResult } from './check.js';
+import { DATA_DIR_LABEL, checkDataDir } from './data-dir-check.js';
+import { checkDbConnection, checkSchema, DB_LABEL, SCHEMA_LABEL } from './db-checks.js';
+import { readPartialConfig } from './partial-config.js';
+
+/** Every doctor check in order; each line is reported as soon as it is known. */
+
+export const CONFIG_LABEL = 'Configuration';
+export const CHECK_TIMEOUT_MS = 5_000;
+
+export interface DoctorRun {
+  env: Record<string, string | undefined>;
+  report: (result: CheckResult) => void;
+  now?: number;
+  timeoutMs?: number;
+}
+
+/** A bug in one check becomes a failed line, not a crashed doctor. */
+async function guarded(label: string, work: () => Promise<CheckResult[]> | CheckResult[]): Promise<CheckResult[]> {
+  try {
+    return await work();
+  } catch (err) {
+    return [fail(label, `the check itself failed: ${errorText(err)}`, 'please report this with the output above')];
+  }
+}
+
+function certificateChecks(mqtt: MqttConfig | undefined, now: number): CheckResult[] {
+  const labels = [CA_LABEL, CERT_LABEL, ISSUER_LABEL, KEY_LABEL];
+  if (!mqtt) return labels.map((l) => skip(l, 'fix the MQTT_* settings first'));
+  if (!mqtt.tls) return labels.map((l) => skip(l, 'MQTT_TLS=false'));
+  const ca = checkCa(mqtt.tls.caFile, now);
+  const cert = checkClientCert(mqtt.tls.certFile, now);
+  return [
+    ca.result,
+    cert.result,
+    cert.cert && ca.ca ? checkIssuer(cert.cert, ca.ca) : skip(ISSUER_LABEL, 'needs readable CA and client certificates'),
+    cert.cert ? checkKeyMatches(cert.cert, mqtt.tls.keyFile) : skip(KEY_LABEL, 'needs a readable client certificate'),
+  ];
+}
+
+async function brokerChecks(mqtt: MqttConfig | undefined, now: number, timeoutMs: number): Promise<CheckResult[]> {
+  if (!mqtt) return [TLS_LABEL, SAN_LABEL, MQTT_LABEL].map((l) => skip(l, 'fix the MQTT_* settings first'));
+  const probe = await probeBroker({
+    host: mqtt.host,
+    port: mqtt.port,
+    tls: mqtt.tls && {
+      ca: readFileSync(mqtt.tls.caFile),
+      cert: readFileSync(mqtt.tls.certFile),
+      key: readFileSync(mqtt.tls.keyFile),
+    },
+    clientId: `${mqtt.clientId}-doctor`,
+    username: mqtt.username,
+    password: mqtt.password,
+    timeoutMs,
+  });
+  return brokerResults({ host: mqtt.host, port: mqtt.port, tls: mqtt.tls !== undefined, clientId: `${mqtt.clientId}-doctor` }, probe, now);
+}
+
+export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
+  const now = run.now ?? Date.now();
+  const timeoutMs = run.timeoutMs ?? CHECK_TIMEOUT_MS;
+  const results: CheckResult[] = [];
+  const report = (batch: CheckResult[]) => {
+    for (const r of batch) {
+      results.push(r);
+      run.report(r);
+    }
+  };
+
+  const config = readPartialConfig(run.env);
+  report([
+    config.problems.length === 0
+      ? ok(CONFIG_LABEL, 'every setting is valid')
+      : fail(
+          CONFIG_LABEL,
+          `${config.problems.length} problem(s): ${config.problems.join('; ')}`,
+          'fix these environment variables (the bridge refuses to start until then); the checks below use what could be read',
+        ),
+  ]);
+
+  const db = config.db;
+  if (db) {
+    const connected = await checkDbConnection(db, timeoutMs);
+    report([connected.result]);
+    const connection = connected.connection;
+    if (connection) {
+      try {
+        report([await checkSchema(connection, timeoutMs)]);
+      } finally {
+        connection.destroy();
+      }
+    } else report([skip(SCHEMA_LABEL, 'needs the database connection')]);
+  } else {
+    report([skip(DB_LABEL, 'fix the DB_* settings first'), skip(SCHEMA_LABEL, 'fix the DB_* settings first')]);
+  }
+
+  report(await guarded(CERT_LABEL, () => certificateChecks(config.mqtt, now)));
+  report(await guarded(TLS_LABEL, () => brokerChecks(config.mqtt, now, timeoutMs)));
+
+  const dataDir = config.dataDir;
+  report(
+    dataDir === undefined
+      ? [skip(DATA_DIR_LABEL, 'fix the DATA_DIR setting first')]
+      : await guarded(DATA_DIR_LABEL, async () => [await withTimeout(checkDataDir(dataDir), timeoutMs)]),
+  );
+  return results;
+}
