@@ -6,7 +6,7 @@
  * Prints: the broker's own QoS 1 rate, MySQL's batched INSERT rate, the bridge's end-to-end
  * rate (published → committed rows) with JOURNAL_SYNC normal and full, p50/p99 latency at a
  * steady 1 000 msg/s, CPU seconds per 10 000 messages and peak RSS.
- * Options (env): BENCH_MESSAGES (default 40000), BENCH_DEVICES (default 10).
+ * Options (env): BENCH_MESSAGES (default 80000), BENCH_DEVICES (default 10).
  */
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
@@ -19,7 +19,7 @@ import { createStack, type Stack } from '../test/helpers/stack.js';
 import { sleep, waitFor } from '../test/helpers/wait.js';
 import { cpuSeconds, peakRssMiB, percentile, round } from './measure.js';
 
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 40_000);
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 80_000);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10);
 const ROWS_PER_MESSAGE = 3;
 const LATENCY_RATE = 1_000;

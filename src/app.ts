@@ -7,12 +7,14 @@ import type { BridgeConfig } from './config.js';
 import { CatalogCache } from './db/catalog.js';
 import { createPool, type Pool } from './db/pool.js';
 import { HttpServer } from './http/server.js';
-import { Journal } from './journal/journal.js';
+import type { Journal } from './journal/journal.js';
+import { openJournal } from './journal/slots.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { MqttSource } from './mqtt/source.js';
 import { Drain } from './pipeline/drain.js';
 import { ErrorRateLimiter } from './pipeline/error-rate-limiter.js';
+import { metricsObserver } from './pipeline/metrics-observer.js';
 import { statusRoutes } from './status/status-page.js';
 import { StatusService } from './status/status-service.js';
 import { ThroughputSampler } from './status/throughput.js';
@@ -24,31 +26,35 @@ export class App {
   private readonly startedAt = Date.now();
   readonly journal: Journal;
   readonly pool: Pool;
-  readonly catalog: CatalogCache;
   readonly drain: Drain;
   readonly source: MqttSource;
+  /** The configuration with this instance's journal slot and client id filled in. */
+  readonly config: BridgeConfig;
   private http: HttpServer | undefined;
   private stopping: Promise<boolean> | undefined;
 
   constructor(
-    readonly config: BridgeConfig,
+    configured: BridgeConfig,
     readonly log: Logger,
   ) {
-    this.journal = new Journal(config.dataDir, config.journalSync);
+    const opened = openJournal(configured.dataDir, configured.mqtt.clientId, configured.journalSync);
+    const config = { ...configured, dataDir: opened.dataDir, mqtt: { ...configured.mqtt, clientId: opened.clientId } };
+    this.config = config;
+    this.journal = opened.journal;
     this.pool = createPool(config.db);
-    this.catalog = new CatalogCache(this.pool, config.cacheTtlMs);
     this.drain = new Drain(
       this.journal,
       this.pool,
-      this.catalog,
+      new CatalogCache(this.pool, config.cacheTtlMs),
       new ErrorRateLimiter(config.errorRateLimitPerMinute),
-      this.metrics,
+      metricsObserver(this.metrics),
       log.child({ part: 'drain' }),
       {
         clientId: config.mqtt.clientId,
         batchSize: config.batchSize,
         retryDelayMs: config.db.retryDelayMs,
         maxPayloadBytes: config.maxPayloadBytes,
+        sharedControllerTopics: config.mqtt.sharedGroup !== '',
       },
     );
     this.source = new MqttSource(

@@ -187,7 +187,10 @@ function effectiveTimeZone(env: DbEnv): string {
   return env.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
-/** `{hostname}` in MQTT_CLIENT_ID becomes the host name, so that scaled replicas differ. */
+/**
+ * `{hostname}` in MQTT_CLIENT_ID becomes the host name. `{slot}` stays: it is filled at start
+ * with the number of the journal slot this instance takes under DATA_DIR (see slots.ts).
+ */
 function clientId(template: string): string {
   return template.replaceAll('{hostname}', hostname());
 }

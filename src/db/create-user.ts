@@ -15,6 +15,7 @@ const GRANTS: Array<[privileges: string, table: string]> = [
   ['SELECT, INSERT, UPDATE', 'controleur'],
   ['SELECT, INSERT, UPDATE, DELETE', 'bridge_journal_position'],
   ['SELECT, INSERT, UPDATE, DELETE', 'bridge_controleur_event'],
+  ['SELECT, INSERT, UPDATE, DELETE', 'bridge_controleur_error'],
 ];
 
 export interface BridgeAccount {

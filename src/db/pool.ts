@@ -21,6 +21,9 @@ export function createPool(db: DbConfig, connectionLimit = 3): Pool {
     // Times are written as local DATETIME strings (see time.ts); nothing is converted here.
     dateStrings: true,
     supportBigNumbers: true,
+    // The batch writer sends a whole transaction in one round trip (every value is still a
+    // placeholder escaped by the driver).
+    multipleStatements: true,
     bigNumberStrings: false,
   });
 }

@@ -70,6 +70,11 @@ CREATE TABLE IF NOT EXISTS bridge_controleur_event (
   id_controleur VARCHAR(17) NOT NULL PRIMARY KEY,
   last_event_ms BIGINT NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS bridge_controleur_error (
+  error_key CHAR(40) NOT NULL PRIMARY KEY,
+  last_event_ms BIGINT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 `;
 
 /** The sensors shipped with SIGACS (DESIGN.md section 2). */
@@ -89,6 +94,7 @@ export const REQUIRED_COLUMNS: Record<string, string[]> = {
   error: ['id_error', 'type_erreur', 'message', 'valeur', 'erreur_a'],
   bridge_journal_position: ['client_id', 'journal_id', 'last_seq', 'updated_at'],
   bridge_controleur_event: ['id_controleur', 'last_event_ms'],
+  bridge_controleur_error: ['error_key', 'last_event_ms'],
 };
 
 export function statements(sql: string): string[] {

@@ -35,15 +35,6 @@ export interface Backlog {
   bytes: number;
 }
 
-interface EntryRow {
-  seq: number;
-  kind: EntryKind;
-  received_at: number;
-  topic: string;
-  payload: Buffer;
-  size: number;
-}
-
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS entry (
@@ -64,8 +55,24 @@ const SCHEMA = `
   );
 `;
 
+interface EntryRow {
+  seq: number;
+  kind: EntryKind;
+  received_at: number;
+  topic: string;
+  payload: Buffer;
+  size: number;
+}
+
 function digest(topic: string, payload: Buffer): Buffer {
   return createHash('sha1').update(topic).update('\0').update(payload).digest();
+}
+
+export class JournalLockedError extends Error {
+  constructor(file: string) {
+    super(`the journal ${file} is locked by another process (another bridge with the same DATA_DIR?)`);
+    this.name = 'JournalLockedError';
+  }
 }
 
 export class Journal {
@@ -82,6 +89,7 @@ export class Journal {
   private readonly selectAfter;
   private readonly measureUpTo;
   private readonly removeUpToTx;
+  private readonly insertMany;
   private readonly oldest;
 
   constructor(dataDir: string, sync: JournalSync = 'normal') {
@@ -89,15 +97,21 @@ export class Journal {
     this.file = join(dataDir, 'journal.sqlite');
     this.db = new Database(this.file, { timeout: 0 });
     try {
-      // One process owns a journal: a second bridge on the same DATA_DIR fails at start.
+      // One connection, in one process: a second bridge on the same DATA_DIR fails at start,
+      // and without shared-memory locking an append costs about half as much.
       this.db.pragma('locking_mode = EXCLUSIVE');
+      // Small pages: an append rewrites one page, and entries are a few hundred bytes (applies
+      // to a new journal file only).
+      this.db.pragma('page_size = 1024');
       this.db.pragma('journal_mode = WAL');
+      // Checkpoints (which flush the WAL into the file) every ~8 MiB rather than every 1 MiB.
+      this.db.pragma('wal_autocheckpoint = 8192');
       this.db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
       this.db.exec(SCHEMA);
     } catch (err) {
       this.db.close();
       if ((err as { code?: string }).code === 'SQLITE_BUSY') {
-        throw new Error(`the journal ${this.file} is locked by another process (another bridge with the same DATA_DIR?)`);
+        throw new JournalLockedError(this.file);
       }
       throw err;
     }
@@ -106,12 +120,15 @@ export class Journal {
     this.insertEntry = this.db.prepare<[number, EntryKind, number, string, Buffer, number, number | null, Buffer | null]>(
       'INSERT INTO entry (seq, kind, received_at, topic, payload, size, packet_id, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.selectAfter = this.db.prepare<[number, number], EntryRow>(
-      'SELECT seq, kind, received_at, topic, payload, size FROM entry WHERE seq > ? ORDER BY seq LIMIT ?',
-    );
     this.measureUpTo = this.db.prepare<[number], { n: number; bytes: number }>(
       'SELECT count(*) AS n, coalesce(sum(length(topic) + length(payload)), 0) AS bytes FROM entry WHERE seq <= ?',
     );
+    this.selectAfter = this.db.prepare<[number, number], EntryRow>(
+      'SELECT seq, kind, received_at, topic, payload, size FROM entry WHERE seq > ? ORDER BY seq LIMIT ?',
+    );
+    this.insertMany = this.db.transaction((rows: ReadonlyArray<readonly [number, EntryKind, number, string, Buffer, number, number | null, Buffer | null]>) => {
+      for (const row of rows) this.insertEntry.run(...row);
+    });
     const keepPackets = this.db.prepare<[number]>(
       'INSERT OR REPLACE INTO recent_packet (packet_id, seq, digest) ' +
         'SELECT packet_id, seq, digest FROM entry WHERE seq <= ? AND packet_id IS NOT NULL ORDER BY seq',
@@ -152,36 +169,54 @@ export class Journal {
   }
 
   /**
-   * Stores a broker message; payloads over `maxPayloadBytes` keep only their beginning (the
-   * decoder reports them as too large). Returns false for a redelivery already stored.
-   * Throws when the disk refuses the write: the caller must then not acknowledge.
+   * Stores broker messages in one transaction (one write to disk for the group); payloads over
+   * `maxPayloadBytes` keep only their beginning (the decoder reports them as too large).
+   * Returns, per message, false for a redelivery already stored. Throws when the disk refuses
+   * the write, and then nothing of the group is stored: the caller must not acknowledge.
    */
-  appendMessage(msg: IncomingMessage, maxPayloadBytes: number): boolean {
-    const size = msg.payload.length;
-    const stored = size > maxPayloadBytes ? msg.payload.subarray(0, maxPayloadBytes) : msg.payload;
-    const hash = msg.packetId === undefined ? null : digest(msg.topic, msg.payload);
-    if (msg.dup && msg.packetId !== undefined && hash && this.recent.isRedelivery(msg.packetId, hash, this.lastSeq)) {
-      return false;
+  appendMessages(msgs: IncomingMessage[], maxPayloadBytes: number): boolean[] {
+    let seq = this.lastSeq;
+    const planned = msgs.map((msg) => {
+      const hash = msg.packetId === undefined ? null : digest(msg.topic, msg.payload);
+      if (msg.dup && msg.packetId !== undefined && hash && this.recent.isRedelivery(msg.packetId, hash, this.lastSeq)) return undefined;
+      const size = msg.payload.length;
+      const stored = size > maxPayloadBytes ? msg.payload.subarray(0, maxPayloadBytes) : msg.payload;
+      return { msg, stored, size, hash, seq: ++seq };
+    });
+    const rows = planned.filter((p) => p !== undefined);
+    if (rows.length === 0) return planned.map(() => false);
+    this.insertMany(rows.map((p) => [p.seq, 'message', p.msg.receivedAt, p.msg.topic, p.stored, p.size, p.msg.packetId ?? null, p.hash] as const));
+    // Only now, with the rows on disk, does the in-memory state move.
+    for (const p of rows) {
+      if (p.msg.packetId !== undefined && p.hash) this.recent.remember(p.msg.packetId, { seq: p.seq, digest: p.hash });
+      this.grew(p.msg.topic, p.stored);
     }
-    const seq = this.insert('message', msg.receivedAt, msg.topic, stored, size, msg.packetId ?? null, hash);
-    if (msg.packetId !== undefined && hash) this.recent.remember(msg.packetId, { seq, digest: hash });
-    return true;
+    this.lastSeq = seq;
+    this.appended();
+    return planned.map((p) => p !== undefined);
+  }
+
+  appendMessage(msg: IncomingMessage, maxPayloadBytes: number): boolean {
+    return this.appendMessages([msg], maxPayloadBytes)[0]!;
   }
 
   /** Stores an event of the bridge itself (MQTT disconnect, DB outage) in the same order. */
   appendEvent(kind: Exclude<EntryKind, 'message'>, detail: string, at = Date.now()): void {
     const payload = Buffer.from(detail, 'utf8');
-    this.insert(kind, at, '', payload, payload.length, null, null);
+    const seq = this.lastSeq + 1;
+    this.insertEntry.run(seq, kind, at, '', payload, payload.length, null, null);
+    this.lastSeq = seq;
+    this.grew('', payload);
+    this.appended();
   }
 
-  private insert(kind: EntryKind, at: number, topic: string, payload: Buffer, size: number, packetId: number | null, hash: Buffer | null): number {
-    const seq = this.lastSeq + 1;
-    this.insertEntry.run(seq, kind, at, topic, payload, size, packetId, hash);
-    this.lastSeq = seq;
+  private grew(topic: string, payload: Buffer): void {
     this.backlog.entries += 1;
     this.backlog.bytes += Buffer.byteLength(topic) + payload.length + ENTRY_OVERHEAD_BYTES;
+  }
+
+  private appended(): void {
     for (const listener of this.listeners) listener();
-    return seq;
   }
 
   /** Called after every append; the drain uses it to wake up. */

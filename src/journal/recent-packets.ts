@@ -5,8 +5,14 @@
  * Mosquitto allocates packet ids per client by incrementing them, so an id comes back only
  * after ~65 535 later messages; within `REDELIVERY_WINDOW` journal entries, a DUP message with
  * a known id and the same content is the one already stored.
+ *
+ * Fixed-size arrays indexed by packet id (about 2 MiB), not a map of objects: this is touched
+ * for every message and must not feed the garbage collector.
  */
 export const REDELIVERY_WINDOW = 60_000;
+
+const PACKET_IDS = 65_536;
+export const DIGEST_BYTES = 20;
 
 export interface PacketMark {
   seq: number;
@@ -14,15 +20,19 @@ export interface PacketMark {
 }
 
 export class RecentPackets {
-  private readonly marks = new Map<number, PacketMark>();
+  private readonly seqs = new Float64Array(PACKET_IDS);
+  private readonly digests = Buffer.alloc(PACKET_IDS * DIGEST_BYTES);
 
   remember(packetId: number, mark: PacketMark): void {
-    this.marks.set(packetId, mark);
+    this.seqs[packetId] = mark.seq;
+    mark.digest.copy(this.digests, packetId * DIGEST_BYTES, 0, DIGEST_BYTES);
   }
 
   /** True when a DUP packet is the message stored as entry `mark.seq` not long ago. */
   isRedelivery(packetId: number, digest: Buffer, lastSeq: number): boolean {
-    const mark = this.marks.get(packetId);
-    return mark !== undefined && lastSeq - mark.seq < REDELIVERY_WINDOW && mark.digest.equals(digest);
+    const seq = this.seqs[packetId]!;
+    if (seq === 0 || lastSeq - seq >= REDELIVERY_WINDOW) return false;
+    const start = packetId * DIGEST_BYTES;
+    return this.digests.compare(digest, 0, DIGEST_BYTES, start, start + DIGEST_BYTES) === 0;
   }
 }

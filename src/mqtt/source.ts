@@ -1,20 +1,35 @@
 /**
  * The broker side: a persistent QoS 1 subscription whose messages are acknowledged only once
- * the journal holds them. MQTT.js sends the PUBACK when `handleMessage` calls back, and reads
- * the next packet only after that, so the append is synchronous and quick (SQLite).
+ * the journal holds them.
+ *
+ * Group commit: MQTT.js reads the next packet only after `handleMessage` calls back, and sends
+ * the PUBACK then unless the callback gets an error. So every message is taken at once with
+ * "not yet" (no PUBACK), the messages that arrive in one turn of the event loop are appended to
+ * the journal in one transaction, and their PUBACKs are written after that commit, together.
+ * One disk write and one TLS record per group instead of one per message.
  */
+import type { Duplex } from 'node:stream';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import { generate } from 'mqtt-packet';
 import type { MqttConfig } from '../config.js';
-import type { Journal } from '../journal/journal.js';
+import type { IncomingMessage, Journal } from '../journal/journal.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { connectionOptions } from './tls-options.js';
-import { subscriptions, topicKind } from './topics.js';
+import { subscriptions, topicKind, type TopicKind } from './topics.js';
 
 const MAX_RECONNECT_DELAY_MS = 60_000;
 /** Receiving resumes once the journal is back under this share of its budget. */
 const RESUME_BELOW = 0.9;
 const RESUME_CHECK_MS = 1_000;
+/** Passed to MQTT.js's callback: it then sends no PUBACK; ours follows the group commit. */
+const ACK_AFTER_COMMIT = new Error('acknowledged after the group commit');
+
+interface Pending {
+  message: IncomingMessage;
+  /** The connection the message came on: a PUBACK only makes sense on that one. */
+  stream: Duplex;
+}
 
 export interface SourceOptions {
   maxPayloadBytes: number;
@@ -31,6 +46,9 @@ export class MqttSource {
   private pausedSince: number | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private group: Pending[] = [];
+  /** Counters per topic kind, bound once: label lookups on every message cost more. */
+  private readonly received;
 
   constructor(
     private readonly cfg: MqttConfig,
@@ -38,7 +56,10 @@ export class MqttSource {
     private readonly opts: SourceOptions,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    const counter = (kind: TopicKind) => metrics.messagesReceived.labels({ kind });
+    this.received = { bac: counter('bac'), controller: counter('controller'), disconnect: counter('disconnect'), other: counter('other') };
+  }
 
   get connected(): boolean {
     return this.subscribed && this.client?.connected === true;
@@ -67,6 +88,7 @@ export class MqttSource {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.resumeTimer);
+    this.commitGroup();
     const client = this.client;
     if (!client) return;
     this.closingOnPurpose = true;
@@ -91,21 +113,51 @@ export class MqttSource {
       return;
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const message = { topic: packet.topic, payload, receivedAt: Date.now(), packetId: packet.messageId, dup: packet.dup };
+    if (this.group.push({ message, stream: this.client!.stream }) === 1) setImmediate(() => this.commitGroup());
+    done(ACK_AFTER_COMMIT);
+  }
+
+  /** Appends the group in one transaction, then acknowledges it. */
+  private commitGroup(): void {
+    const group = this.group;
+    if (group.length === 0) return;
+    this.group = [];
+    let stored: boolean[];
     try {
-      const stored = this.journal.appendMessage(
-        { topic: packet.topic, payload, receivedAt: Date.now(), packetId: packet.messageId, dup: packet.dup },
+      stored = this.journal.appendMessages(
+        group.map((p) => p.message),
         this.opts.maxPayloadBytes,
       );
-      if (stored) this.metrics.messagesReceived.inc({ kind: topicKind(packet.topic) });
-      else this.metrics.duplicatesSkipped.inc();
-      this.log.debug({ topic: packet.topic, bytes: payload.length, dup: packet.dup, stored }, 'message journaled');
     } catch (err) {
-      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'cannot write the local journal');
+      // Nothing of the group is stored nor acknowledged: the broker sends it again later.
+      this.log.error({ err: err instanceof Error ? err.message : String(err), messages: group.length }, 'cannot write the local journal');
       this.pause('the local journal cannot be written');
-      done(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    done();
+    group.forEach(({ message }, i) => {
+      if (stored[i]) this.received[topicKind(message.topic)].inc();
+      else this.metrics.duplicatesSkipped.inc();
+    });
+    if (this.log.isLevelEnabled('debug')) {
+      this.log.debug({ messages: group.length, duplicates: stored.filter((s) => !s).length }, 'group journaled');
+    }
+    this.acknowledge(group);
+  }
+
+  private acknowledge(group: Pending[]): void {
+    const current = this.client?.connected ? this.client.stream : undefined;
+    let corked: Duplex | undefined;
+    for (const { message, stream } of group) {
+      // A message whose connection is gone is redelivered (DUP) and recognised as stored.
+      if (message.packetId === undefined || stream !== current) continue;
+      if (!corked) {
+        corked = stream;
+        corked.cork();
+      }
+      stream.write(generate({ cmd: 'puback', messageId: message.packetId }));
+    }
+    corked?.uncork();
   }
 
   private async onConnect(sessionPresent: boolean): Promise<void> {
@@ -146,7 +198,8 @@ export class MqttSource {
     if (wasUp) {
       const reason = this.lastError ?? 'connexion fermée';
       this.log.warn({ reason }, 'broker connection lost');
-      this.journal.appendEvent('mqtt_disconnect', reason);
+      // The client id tells which bridge lost its connection when several share the work.
+      this.journal.appendEvent('mqtt_disconnect', `${reason} ; pont ${this.cfg.clientId}`);
     }
     this.lastError = undefined;
   }
@@ -154,6 +207,7 @@ export class MqttSource {
   /** Over budget or disk failing: disconnect; unacknowledged messages stay on the broker. */
   private pause(reason: string): void {
     if (this.paused) return;
+    this.commitGroup();
     this.pausedSince = Date.now();
     this.metrics.journalFull.set(1);
     this.log.warn({ reason, backlog: this.journal.backlogSize(), budget: this.opts.journalMaxBytes }, 'pausing: no longer acknowledging messages');

@@ -9,10 +9,9 @@ import type { CatalogCache } from '../db/catalog.js';
 import { describeDbError } from '../db/errors.js';
 import type { Connection, Pool } from '../db/pool.js';
 import { decodeEntry, type DecodeOptions } from '../decode/decode-entry.js';
-import type { ControllerEvent, Decoded, ErrorRow, JournalEntry, MesureRow } from '../decode/types.js';
-import type { Journal } from '../journal/journal.js';
+import type { ControllerEvent, Decoded, ErrorRow, ErrorType, JournalEntry, MesureRow } from '../decode/types.js';
 import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
+import type { DrainJournal, DrainObserver } from './drain-ports.js';
 import type { ErrorRateLimiter } from './error-rate-limiter.js';
 import { Signal } from './signal.js';
 
@@ -20,8 +19,15 @@ export interface DrainOptions extends DecodeOptions {
   clientId: string;
   batchSize: number;
   retryDelayMs: number;
+  /** Several instances in a shared subscription group (MQTT_SHARED_GROUP). */
+  sharedControllerTopics?: boolean;
   /** How often an idle drain checks that the database still answers. */
   pingIntervalMs?: number;
+}
+
+interface Prepared {
+  entries: number;
+  batch: Batch;
 }
 
 export class Drain {
@@ -35,15 +41,17 @@ export class Drain {
   private loop: Promise<void> | undefined;
 
   constructor(
-    private readonly journal: Journal,
+    private readonly journal: DrainJournal,
     private readonly pool: Pool,
     private readonly catalog: CatalogCache,
     private readonly limiter: ErrorRateLimiter,
-    private readonly metrics: Metrics,
+    private readonly observer: DrainObserver,
     private readonly log: Logger,
     private readonly opts: DrainOptions,
   ) {
-    this.writer = new BatchWriter({ clientId: opts.clientId, journalId: journal.id }, log);
+    this.writer = new BatchWriter({ clientId: opts.clientId, journalId: journal.id }, log, {
+      sharedControllerTopics: opts.sharedControllerTopics ?? false,
+    });
     journal.onAppend(() => this.signal.notify());
   }
 
@@ -69,21 +77,21 @@ export class Drain {
     this.stopped = true;
     this.signal.notify();
     await this.loop;
-    return this.journal.backlogSize().entries === 0;
+    return this.journal.read(this.committedSeq, 1).length === 0;
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
         if (!this.reconciled) await this.reconcile();
-        const entries = this.journal.read(this.committedSeq, this.opts.batchSize);
-        if (entries.length > 0) {
-          await this.writeEntries(entries);
+        const prepared = await this.prepare(this.committedSeq);
+        if (prepared) {
+          await this.write(prepared);
         } else if (this.stopping) {
           break;
         } else {
-          await this.signal.wait(this.opts.pingIntervalMs ?? 5_000);
-          if (this.journal.backlogSize().entries === 0) await this.idleTick();
+          const woken = await this.signal.wait(this.opts.pingIntervalMs ?? 5_000);
+          if (!woken) await this.idleTick();
         }
       } catch (err) {
         // A COMMIT cut off by a lost connection may have succeeded: read the position again
@@ -125,29 +133,36 @@ export class Drain {
     return decoded;
   }
 
-  private async writeEntries(entries: JournalEntry[]): Promise<void> {
+  /** The batch of the entries after `afterSeq`, decoded; undefined when there are none. */
+  private async prepare(afterSeq: number): Promise<Prepared | undefined> {
+    const entries = this.journal.read(afterSeq, this.opts.batchSize);
+    if (entries.length === 0) return undefined;
     const decoded = await this.decodeAll(entries);
-    const batch: Batch = {
-      lastSeq: entries[entries.length - 1]!.seq,
-      mesures: decoded.flatMap((d): MesureRow[] => d.mesures),
-      errors: decoded.flatMap((d): ErrorRow[] => d.errors),
-      controllers: decoded.flatMap((d): ControllerEvent[] => (d.controller ? [d.controller] : [])),
+    return {
+      entries: entries.length,
+      batch: {
+        lastSeq: entries[entries.length - 1]!.seq,
+        mesures: decoded.flatMap((d): MesureRow[] => d.mesures),
+        errors: decoded.flatMap((d): ErrorRow[] => d.errors),
+        controllers: decoded.flatMap((d): ControllerEvent[] => (d.controller ? [d.controller] : [])),
+      },
     };
-    const started = process.hrtime.bigint();
-    await this.commit(batch);
+  }
+
+  private async write({ batch, entries }: Prepared): Promise<void> {
+    await this.commit(batch, entries);
     this.committedSeq = batch.lastSeq;
     this.journal.removeUpTo(batch.lastSeq);
-    this.metrics.batchSize.observe(entries.length);
-    this.metrics.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    this.log.debug({ entries: entries.length, lastSeq: batch.lastSeq, mesures: batch.mesures.length }, 'batch committed');
+    this.log.debug({ entries, lastSeq: batch.lastSeq, mesures: batch.mesures.length }, 'batch committed');
   }
 
   /** Nothing to write: check the database still answers, and write due error summaries. */
   private async idleTick(): Promise<void> {
-    await this.commit({ lastSeq: this.committedSeq, mesures: [], errors: [], controllers: [] });
+    await this.commit({ lastSeq: this.committedSeq, mesures: [], errors: [], controllers: [] }, 0);
   }
 
-  private async commit(batch: Batch): Promise<void> {
+  private async commit(batch: Batch, entries: number): Promise<void> {
+    const started = process.hrtime.bigint();
     const tx = this.limiter.begin();
     const limit = (rows: ErrorRow[]) => [...tx.filter(rows), ...tx.flush(Date.now())];
     let conn: Connection | undefined;
@@ -158,7 +173,16 @@ export class Drain {
       conn = undefined;
       tx.commit();
       this.databaseAnswered();
-      this.count(result.mesures, result.errors, result.controllers, tx.suppressedByType);
+      const errors: Partial<Record<ErrorType, number>> = {};
+      for (const row of result.errors) errors[row.type] = (errors[row.type] ?? 0) + 1;
+      this.observer.batchCommitted({
+        entries,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        mesures: result.mesures,
+        controllers: result.controllers,
+        errors,
+        suppressed: Object.fromEntries(tx.suppressedByType),
+      });
     } catch (err) {
       // A connection that failed mid-transaction is not trusted again.
       conn?.destroy();
@@ -166,40 +190,25 @@ export class Drain {
     }
   }
 
-  private count(mesures: number, errors: ErrorRow[], controllers: number, suppressed: Map<string, number>): void {
-    if (mesures > 0) this.metrics.rowsWritten.inc({ table: 'mesure' }, mesures);
-    if (errors.length > 0) this.metrics.rowsWritten.inc({ table: 'error' }, errors.length);
-    if (controllers > 0) this.metrics.rowsWritten.inc({ table: 'controleur' }, controllers);
-    for (const row of errors) this.metrics.errors.inc({ type: row.type });
-    for (const [type, n] of suppressed) {
-      this.metrics.errors.inc({ type }, n);
-      this.metrics.errorsSuppressed.inc({ type }, n);
-    }
-  }
-
   private databaseAnswered(): void {
     if (this.dbUp === true) return;
-    if (this.dbUp === false) {
-      this.metrics.dbReconnects.inc();
-      this.log.info('database reachable again; writing the journal backlog');
-    } else {
-      this.log.info('database reachable');
-    }
+    const wasDown = this.dbUp === false;
+    this.log.info(wasDown ? 'database reachable again; writing the journal backlog' : 'database reachable');
     this.dbUp = true;
-    this.metrics.dbConnected.set(1);
+    this.observer.databaseState(true, wasDown);
   }
 
   /** Once per outage: a DB_ERROR entry, written to `error` in order when the database is back. */
   private databaseFailed(err: unknown): void {
     const detail = describeDbError(err);
     if (this.dbUp !== false) {
-      this.journal.appendEvent('db_error', detail);
+      this.journal.appendEvent('db_error', `${detail} ; pont ${this.opts.clientId}`);
       this.catalog.invalidate();
-      this.log.warn({ err: detail, backlog: this.journal.backlogSize() }, 'database unavailable; entries stay in the journal and are retried');
+      this.log.warn({ err: detail, committedSeq: this.committedSeq }, 'database unavailable; entries stay in the journal and are retried');
+      this.observer.databaseState(false, false);
     } else {
       this.log.debug({ err: detail }, 'database still unavailable');
     }
     this.dbUp = false;
-    this.metrics.dbConnected.set(0);
   }
 }

@@ -13,20 +13,23 @@ export class Signal {
     }
   }
 
-  /** Resolves on the next notify (or at once if one came since the last wait), or after `ms`. */
-  wait(ms: number): Promise<void> {
+  /**
+   * Resolves on the next notify (or at once if one came since the last wait), or after `ms`;
+   * true when notified, false on the timeout.
+   */
+  wait(ms: number): Promise<boolean> {
     if (this.pending) {
       this.pending = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiter = undefined;
-        resolve();
+        resolve(false);
       }, ms);
       this.waiter = () => {
         clearTimeout(timer);
-        resolve();
+        resolve(true);
       };
     });
   }

@@ -12,6 +12,7 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { Journal } from '../../src/journal/journal.js';
 import { createLogger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';
+import { metricsObserver } from '../../src/pipeline/metrics-observer.js';
 import { Drain } from '../../src/pipeline/drain.js';
 import { ErrorRateLimiter } from '../../src/pipeline/error-rate-limiter.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -33,7 +34,7 @@ afterAll(async () => {
 });
 
 function drainFor(journal: Journal, clientId: string): Drain {
-  const drain = new Drain(journal, pool, new CatalogCache(pool, 30_000), new ErrorRateLimiter(20), new Metrics(false), createLogger('error'), {
+  const drain = new Drain(journal, pool, new CatalogCache(pool, 30_000), new ErrorRateLimiter(20), metricsObserver(new Metrics(false)), createLogger('error'), {
     clientId,
     batchSize: 7, // several batches, so the position moves in steps
     retryDelayMs: 200,

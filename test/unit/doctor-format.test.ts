@@ -116,7 +116,7 @@ describe('schema', () => {
   it('passes when every table and column is there, whatever the case of column names', () => {
     const present = everything.map((c) => ({ ...c, column: c.column.toUpperCase() }));
     expect(missingSchema(REQUIRED_COLUMNS, present)).toEqual({ tables: [], columns: [] });
-    expect(formatResult(schemaResult({ tables: [], columns: [] }, REQUIRED_COLUMNS))).toMatch(/^✔ Database schema: all 8 tables/);
+    expect(formatResult(schemaResult({ tables: [], columns: [] }, REQUIRED_COLUMNS))).toMatch(new RegExp(`^✔ Database schema: all ${Object.keys(REQUIRED_COLUMNS).length} tables`));
   });
 
   it('lists missing tables and columns and says how to fix each', () => {

@@ -95,3 +95,26 @@ describe('Journal', () => {
     }).toThrow(/locked/);
   });
 });
+
+describe('Journal group append', () => {
+  it('stores a group in order in one call, skipping a recognised redelivery inside it', () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'journal-group-'));
+    const j = new Journal(dir2);
+    try {
+      j.appendMessage(msg({ packetId: 40 }), 1024);
+      const flags = j.appendMessages(
+        [msg({ packetId: 41 }), msg({ packetId: 40, dup: true }), msg({ packetId: 42, topic: 'controleur/AA' })],
+        1024,
+      );
+      expect(flags).toEqual([true, false, true]);
+      expect(j.read(0, 10).map((e) => [e.seq, e.topic])).toEqual([
+        [1, 'serre/1/bac/1'],
+        [2, 'serre/1/bac/1'],
+        [3, 'controleur/AA'],
+      ]);
+    } finally {
+      j.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+});

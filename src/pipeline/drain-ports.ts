@@ -1,0 +1,32 @@
+/**
+ * What the drain needs from the rest of the bridge: the journal it consumes, and an observer
+ * that turns what it did into metrics (so the drain itself knows nothing of Prometheus).
+ */
+import type { EntryKind, ErrorType, JournalEntry } from '../decode/types.js';
+
+export interface DrainJournal {
+  readonly id: string;
+  read(afterSeq: number, limit: number): JournalEntry[];
+  /** Entries up to `seq` are committed to MySQL and may go. */
+  removeUpTo(seq: number): void;
+  appendEvent(kind: Exclude<EntryKind, 'message'>, detail: string): void;
+  /** Called whenever an entry is appended. */
+  onAppend(listener: () => void): void;
+}
+
+export interface BatchStats {
+  entries: number;
+  seconds: number;
+  mesures: number;
+  controllers: number;
+  /** Error rows written, by type. */
+  errors: Partial<Record<ErrorType, number>>;
+  /** Error rows the rate limiter summarised instead, by type. */
+  suppressed: Partial<Record<ErrorType, number>>;
+}
+
+export interface DrainObserver {
+  batchCommitted(stats: BatchStats): void;
+  /** `up` after a failure or at the first answer; `wasDown` when an outage just ended. */
+  databaseState(up: boolean, wasDown: boolean): void;
+}
