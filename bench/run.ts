@@ -4,8 +4,9 @@
  * devices publish 3 readings per message (one row each in `mesure`).
  *
  * Prints: the broker's own QoS 1 rate, MySQL's batched INSERT rate, the bridge's end-to-end
- * rate (published → committed rows) with JOURNAL_SYNC normal and full, p50/p99 latency at a
- * steady 1 000 msg/s, CPU seconds per 10 000 messages and peak RSS.
+ * rate (published → committed rows) with JOURNAL_SYNC normal and full, with 1, 2 and 3 bridges
+ * in a shared subscription group, p50/p99 latency at a steady 1 000 msg/s, CPU seconds per
+ * 10 000 messages and peak RSS.
  * Options (env): BENCH_MESSAGES (default 80000), BENCH_DEVICES (default 10).
  */
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,7 @@ import type { MqttClient } from 'mqtt';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { deviceClient } from '../test/helpers/broker.js';
-import type { BridgeProcess } from '../test/helpers/bridge-process.js';
+import { newDataDir, type BridgeProcess } from '../test/helpers/bridge-process.js';
 import { LOCAL_MARIADB } from '../test/helpers/database.js';
 import { createStack, type Stack } from '../test/helpers/stack.js';
 import { sleep, waitFor } from '../test/helpers/wait.js';
@@ -87,7 +88,7 @@ async function databaseLimit(stack: Stack): Promise<number> {
     conn.release();
   }
   const seconds = (performance.now() - started) / 1000;
-  await pool.query('DELETE FROM mesure');
+  await pool.query('TRUNCATE TABLE mesure');
   await pool.end();
   return rows / seconds;
 }
@@ -98,29 +99,37 @@ interface EndToEnd {
   peakRssMiB: number;
 }
 
-async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'full'): Promise<EndToEnd> {
-  await stack.db.query('DELETE FROM mesure');
-  const bridge = await stack.startBridge({ LOG_LEVEL: 'WARNING', JOURNAL_SYNC: sync, MQTT_CLIENT_ID: `bench-${sync}-${randomBytes(3).toString('hex')}` });
-  const pid = bridge.child.pid!;
-  const cpuBefore = cpuSeconds(pid);
+/**
+ * Published → committed rows, with `instances` bridges (more than one share the readings
+ * through MQTT_SHARED_GROUP). CPU and RSS are those of the bridge processes (RSS: the largest).
+ */
+async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'full', instances = 1): Promise<EndToEnd> {
+  await stack.db.query('TRUNCATE TABLE mesure'); // no purge work left for the next phase
+  const id = `bench-${sync}-${instances}-${randomBytes(3).toString('hex')}`;
+  const shared: Record<string, string> = instances > 1 ? { MQTT_SHARED_GROUP: id, MQTT_CLIENT_ID: `${id}-{slot}`, DATA_DIR: newDataDir() } : { MQTT_CLIENT_ID: id };
+  const bridges: BridgeProcess[] = [];
+  for (let i = 0; i < instances; i++) bridges.push(await stack.startBridge({ LOG_LEVEL: 'WARNING', JOURNAL_SYNC: sync, ...shared }));
+  const pids = bridges.map((b) => b.child.pid!);
+  const cpuBefore = pids.map(cpuSeconds);
   const perDevice = Math.ceil(MESSAGES / clients.length);
-  const expectedRows = perDevice * clients.length * ROWS_PER_MESSAGE;
+  const messages = perDevice * clients.length;
   const started = performance.now();
   await publishAll(clients, perDevice);
-  await waitFor('all rows committed', async () => (await stack.db.count('mesure')) >= expectedRows, 600_000, 50);
+  await waitFor('all rows committed', async () => (await stack.db.count('mesure')) >= messages * ROWS_PER_MESSAGE, 600_000, 50);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = pids.reduce((sum, pid, i) => sum + cpuSeconds(pid) - cpuBefore[i]!, 0);
   const result = {
-    messagesPerSecond: (perDevice * clients.length) / seconds,
-    cpuSecondsPer10k: ((cpuSeconds(pid) - cpuBefore) / (perDevice * clients.length)) * 10_000,
-    peakRssMiB: peakRssMiB(pid),
+    messagesPerSecond: messages / seconds,
+    cpuSecondsPer10k: (cpu / messages) * 10_000,
+    peakRssMiB: Math.max(...pids.map(peakRssMiB)),
   };
-  await bridge.stop();
+  await Promise.all(bridges.map((b) => b.stop()));
   return result;
 }
 
 /** Steady 1 000 msg/s; latency = first time the row is seen in MySQL − publish time. */
 async function latency(stack: Stack, clients: MqttClient[]): Promise<{ p50: number; p99: number; max: number; peakRssMiB: number }> {
-  await stack.db.query('DELETE FROM mesure');
+  await stack.db.query('TRUNCATE TABLE mesure'); // no purge work left for the next phase
   const bridge: BridgeProcess = await stack.startBridge({ LOG_LEVEL: 'WARNING', MQTT_CLIENT_ID: `bench-lat-${randomBytes(3).toString('hex')}` });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -184,10 +193,17 @@ async function main(): Promise<void> {
     const dbRows = await databaseLimit(stack);
     console.log(`  MySQL batched INSERT:            ${round(dbRows)} rows/s (${round(dbRows / ROWS_PER_MESSAGE)} msg/s of 3 readings)`);
     const limit = Math.min(broker, dbRows / ROWS_PER_MESSAGE);
+    const share = (rate: number) => `${round((100 * rate) / limit)} % of min(broker, DB/3)`;
     const normal = await endToEnd(stack, clients, 'normal');
-    console.log(`  bridge end to end (sync normal): ${round(normal.messagesPerSecond)} msg/s = ${round((100 * normal.messagesPerSecond) / limit)} % of min(broker, DB/3); ${round(normal.cpuSecondsPer10k, 2)} CPU s / 10k msg; peak RSS ${round(normal.peakRssMiB)} MiB`);
+    console.log(`  bridge end to end (sync normal): ${round(normal.messagesPerSecond)} msg/s = ${share(normal.messagesPerSecond)}; ${round(normal.cpuSecondsPer10k, 2)} CPU s / 10k msg; peak RSS ${round(normal.peakRssMiB)} MiB`);
     const full = await endToEnd(stack, clients, 'full');
-    console.log(`  bridge end to end (sync full):   ${round(full.messagesPerSecond)} msg/s = ${round((100 * full.messagesPerSecond) / limit)} % of min(broker, DB/3); ${round(full.cpuSecondsPer10k, 2)} CPU s / 10k msg; peak RSS ${round(full.peakRssMiB)} MiB`);
+    console.log(`  bridge end to end (sync full):   ${round(full.messagesPerSecond)} msg/s = ${share(full.messagesPerSecond)}; ${round(full.cpuSecondsPer10k, 2)} CPU s / 10k msg; peak RSS ${round(full.peakRssMiB)} MiB`);
+    const two = await endToEnd(stack, clients, 'normal', 2);
+    const three = await endToEnd(stack, clients, 'normal', 3);
+    console.log(
+      `  shared group, 1 / 2 / 3 bridges: ${round(normal.messagesPerSecond)} / ${round(two.messagesPerSecond)} / ${round(three.messagesPerSecond)} msg/s ` +
+        `(× ${round(two.messagesPerSecond / normal.messagesPerSecond, 2)} / × ${round(three.messagesPerSecond / normal.messagesPerSecond, 2)}; 2 cores shared with broker, MariaDB and publishers)`,
+    );
     const lat = await latency(stack, clients);
     console.log(`  latency at ${LATENCY_RATE} msg/s, published → row visible: p50 ${round(lat.p50, 1)} ms, p99 ${round(lat.p99, 1)} ms, max ${round(lat.max, 1)} ms; peak RSS ${round(lat.peakRssMiB)} MiB`);
     const summary = {
@@ -199,10 +215,13 @@ async function main(): Promise<void> {
       bridgeNormalMsgPerS: round(normal.messagesPerSecond),
       bridgeNormalShareOfLimit: round(normal.messagesPerSecond / limit, 2),
       bridgeFullMsgPerS: round(full.messagesPerSecond),
+      instances2MsgPerS: round(two.messagesPerSecond),
+      instances3MsgPerS: round(three.messagesPerSecond),
       cpuSecondsPer10k: round(normal.cpuSecondsPer10k, 2),
       latencyP50Ms: round(lat.p50, 1),
       latencyP99Ms: round(lat.p99, 1),
-      peakRssMiB: round(Math.max(normal.peakRssMiB, full.peakRssMiB, lat.peakRssMiB)),
+      peakRssBurstMiB: round(normal.peakRssMiB),
+      peakRssSteadyMiB: round(lat.peakRssMiB),
     };
     console.log(JSON.stringify(summary));
     for (const c of clients) c.end(true);
