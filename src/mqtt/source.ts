@@ -209,7 +209,6 @@ export class MqttSource {
     if (this.paused) return;
     this.commitGroup();
     this.pausedSince = Date.now();
-    this.metrics.journalFull.set(1);
     this.log.warn({ reason, backlog: this.journal.backlogSize(), budget: this.opts.journalMaxBytes }, 'pausing: no longer acknowledging messages');
     this.closingOnPurpose = true;
     this.client?.end(true);
@@ -221,7 +220,6 @@ export class MqttSource {
     clearInterval(this.resumeTimer);
     this.log.info({ pausedForMs: Date.now() - this.pausedSince!, backlog: this.journal.backlogSize() }, 'resuming: the journal has room again');
     this.pausedSince = undefined;
-    this.metrics.journalFull.set(0);
     this.client?.reconnect();
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import type { TestDatabase } from './database.js';
+import { waitFor } from './wait.js';
 import type { RowDataPacket } from 'mysql2';
 
 export const MAX_READINGS_PER_BAC = 10_000;
@@ -46,6 +47,19 @@ export async function checkDelivery(db: TestDatabase, sent: Map<number, number>)
     }
   }
   return { expected, rows, lost, duplicated };
+}
+
+/** Waits until `mesure` holds at least every reading of `sent`, then says what it holds. */
+export function waitForDelivery(db: TestDatabase, sent: Map<number, number>, timeoutMs = 120_000): Promise<Delivery> {
+  return waitFor(
+    'every reading in mesure',
+    async () => {
+      const d = await checkDelivery(db, sent);
+      return d.rows >= d.expected ? d : undefined;
+    },
+    timeoutMs,
+    500,
+  );
 }
 
 /** Publishes `count` readings from each device as fast as the broker acknowledges them. */

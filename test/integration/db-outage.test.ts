@@ -5,10 +5,10 @@
 import type { RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivateMariadb } from '../helpers/private-mariadb.js';
-import { checkDelivery, SteadyStream } from '../helpers/readings.js';
+import { SteadyStream, waitForDelivery } from '../helpers/readings.js';
 import { createStack, type Stack } from '../helpers/stack.js';
 import { zonedToEpoch } from '../helpers/time.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { sleep } from '../helpers/wait.js';
 
 let mariadb: PrivateMariadb;
 let stack: Stack;
@@ -38,15 +38,7 @@ describe('database outage', () => {
     await sleep(3_000);
     const sent = await stream.stop();
 
-    const delivery = await waitFor(
-      'every reading in mesure',
-      async () => {
-        const d = await checkDelivery(stack.db, sent);
-        return d.rows >= d.expected ? d : undefined;
-      },
-      60_000,
-      500,
-    );
+    const delivery = await waitForDelivery(stack.db, sent, 60_000);
     console.log('db outage:', { ...delivery, outageSeconds: (outageEnd - outageStart) / 1000 });
     expect(delivery.lost).toBe(0);
     expect(delivery.duplicated).toBe(0);

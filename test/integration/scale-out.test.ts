@@ -8,7 +8,7 @@ import type { RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newDataDir, type BridgeProcess } from '../helpers/bridge-process.js';
 import { metricValue } from '../helpers/metrics.js';
-import { checkDelivery, publishAsync, SteadyStream } from '../helpers/readings.js';
+import { publishAsync, SteadyStream, waitForDelivery } from '../helpers/readings.js';
 import { createStack, type Stack } from '../helpers/stack.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -59,10 +59,7 @@ it('spreads the readings over three instances, survives losing one, writes every
   await sleep(5_000);
   const sent = await stream.stop();
 
-  const delivery = await waitFor('every reading', async () => {
-    const d = await checkDelivery(stack.db, sent);
-    return d.rows >= d.expected ? d : undefined;
-  }, 120_000, 1_000);
+  const delivery = await waitForDelivery(stack.db, sent, 120_000);
   const spread = await Promise.all(bridges.map((b) => metricValue(b, 'parc_bridge_messages_received_total', 'kind="bac"')));
   console.log('scale-out:', { ...delivery, receivedPerInstanceSinceStart: spread, note: 'instance 2 counts since its restart' });
   expect(delivery.lost).toBe(0);

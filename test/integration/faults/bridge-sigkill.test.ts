@@ -1,8 +1,8 @@
 /** The bridge killed with SIGKILL mid-stream and restarted 2 s later: 0 lost, 0 duplicated. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { checkDelivery, SteadyStream } from '../../helpers/readings.js';
+import { SteadyStream, waitForDelivery } from '../../helpers/readings.js';
 import { createStack, type Stack } from '../../helpers/stack.js';
-import { sleep, waitFor } from '../../helpers/wait.js';
+import { sleep } from '../../helpers/wait.js';
 import { metricValue } from '../../helpers/metrics.js';
 
 let stack: Stack;
@@ -27,10 +27,7 @@ it('loses and duplicates nothing when the bridge is killed', async () => {
   await sleep(3_000);
   const sent = await stream.stop();
 
-  const delivery = await waitFor('every reading', async () => {
-    const d = await checkDelivery(stack.db, sent);
-    return d.rows >= d.expected ? d : undefined;
-  }, 60_000, 500);
+  const delivery = await waitForDelivery(stack.db, sent, 60_000);
   const redeliveries = await metricValue(second, 'parc_bridge_duplicates_skipped_total');
   console.log('bridge SIGKILL:', { ...delivery, redeliveriesRecognised: redeliveries });
   expect(delivery.lost).toBe(0);

@@ -1,6 +1,6 @@
 /** The broker restarted mid-stream: the bridge's persistent session brings back what it queued. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { checkDelivery, SteadyStream } from '../../helpers/readings.js';
+import { SteadyStream, waitForDelivery } from '../../helpers/readings.js';
 import { createStack, type Stack } from '../../helpers/stack.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
 
@@ -26,10 +26,7 @@ it('loses and duplicates nothing across a broker restart, and records MQTT_DISCO
   await sleep(4_000);
   const sent = await stream.stop();
 
-  const delivery = await waitFor('every reading', async () => {
-    const d = await checkDelivery(stack.db, sent);
-    return d.rows >= d.expected ? d : undefined;
-  }, 60_000, 500);
+  const delivery = await waitForDelivery(stack.db, sent, 60_000);
   console.log('broker restart:', delivery);
   expect(delivery.lost).toBe(0);
   expect(delivery.duplicated).toBe(0);

@@ -1,8 +1,7 @@
 /** 20 000 readings published at once through the shipped mosquitto.conf all land, once. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { burst, checkDelivery } from '../../helpers/readings.js';
+import { burst, waitForDelivery } from '../../helpers/readings.js';
 import { createStack, type Stack } from '../../helpers/stack.js';
-import { waitFor } from '../../helpers/wait.js';
 
 let stack: Stack;
 
@@ -20,10 +19,7 @@ it('a burst of 20 000 messages lands whole', async () => {
   const started = Date.now();
   const sent = await burst(devices, 2_000);
   const published = Date.now();
-  const delivery = await waitFor('every reading', async () => {
-    const d = await checkDelivery(stack.db, sent);
-    return d.rows >= d.expected ? d : undefined;
-  }, 180_000, 1_000);
+  const delivery = await waitForDelivery(stack.db, sent, 180_000);
   console.log('burst:', { ...delivery, publishSeconds: (published - started) / 1000, totalSeconds: (Date.now() - started) / 1000 });
   expect(delivery).toMatchObject({ expected: 20_000, rows: 20_000, lost: 0, duplicated: 0 });
 });

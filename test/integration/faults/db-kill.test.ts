@@ -6,9 +6,9 @@
 import type { RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivateMariadb } from '../../helpers/private-mariadb.js';
-import { checkDelivery, SteadyStream } from '../../helpers/readings.js';
+import { SteadyStream, waitForDelivery } from '../../helpers/readings.js';
 import { createStack, type Stack } from '../../helpers/stack.js';
-import { sleep, waitFor } from '../../helpers/wait.js';
+import { sleep } from '../../helpers/wait.js';
 
 const DEVICE_INTERVAL_MS = 250;
 
@@ -59,10 +59,7 @@ describe.each([10, 60])('database killed for %i s', (outageSeconds) => {
     await sleep(3_000);
     const sent = new Map([...(await stream.stop()), ...(await busy.stop())]);
 
-    const delivery = await waitFor('every reading', async () => {
-      const d = await checkDelivery(stack.db, sent);
-      return d.rows >= d.expected ? d : undefined;
-    }, 120_000, 1_000);
+    const delivery = await waitForDelivery(stack.db, sent, 120_000);
     const gaps = await Promise.all([1, 2, 3].map((bac) => longestGapSeconds(stack, bac)));
     console.log(`database killed ${outageSeconds} s:`, { ...delivery, longestGapSeconds: Math.max(...gaps) });
     expect(delivery.lost).toBe(0);

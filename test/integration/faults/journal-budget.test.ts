@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { metricValue } from '../../helpers/metrics.js';
 import { PrivateMariadb } from '../../helpers/private-mariadb.js';
-import { checkDelivery, SteadyStream } from '../../helpers/readings.js';
+import { SteadyStream, waitForDelivery } from '../../helpers/readings.js';
 import { createStack, type Stack } from '../../helpers/stack.js';
-import { sleep, waitFor } from '../../helpers/wait.js';
+import { sleep } from '../../helpers/wait.js';
 
 let mariadb: PrivateMariadb;
 let stack: Stack;
@@ -44,10 +44,7 @@ it('pauses at the budget and resumes without loss', async () => {
   await sleep(2_000);
   const sent = await stream.stop();
 
-  const delivery = await waitFor('every reading', async () => {
-    const d = await checkDelivery(stack.db, sent);
-    return d.rows >= d.expected ? d : undefined;
-  }, 120_000, 1_000);
+  const delivery = await waitForDelivery(stack.db, sent, 120_000);
   console.log('journal budget:', { ...delivery, bytesWhilePaused });
   expect(delivery.lost).toBe(0);
   expect(delivery.duplicated).toBe(0);

@@ -1,8 +1,8 @@
 /** SIGTERM mid-stream: exit 0 within the deadline, and after a restart nothing is lost. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { checkDelivery, SteadyStream } from '../../helpers/readings.js';
+import { SteadyStream, waitForDelivery } from '../../helpers/readings.js';
 import { createStack, type Stack } from '../../helpers/stack.js';
-import { sleep, waitFor } from '../../helpers/wait.js';
+import { sleep } from '../../helpers/wait.js';
 
 let stack: Stack;
 
@@ -31,10 +31,7 @@ it('stops cleanly on SIGTERM and resumes without loss', async () => {
   await stack.startBridge({ DATA_DIR: first.dataDir });
   await sleep(3_000);
   const sent = await stream.stop();
-  const delivery = await waitFor('every reading', async () => {
-    const d = await checkDelivery(stack.db, sent);
-    return d.rows >= d.expected ? d : undefined;
-  }, 60_000, 500);
+  const delivery = await waitForDelivery(stack.db, sent, 60_000);
   console.log('SIGTERM:', { ...delivery, stopSeconds });
   expect(delivery.lost).toBe(0);
   expect(delivery.duplicated).toBe(0);
