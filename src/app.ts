@@ -17,12 +17,14 @@ import { ErrorRateLimiter } from './pipeline/error-rate-limiter.js';
 import { metricsObserver } from './pipeline/metrics-observer.js';
 import { statusRoutes } from './status/status-page.js';
 import { StatusService } from './status/status-service.js';
+import { SummaryLog } from './status/summary-log.js';
 import { ThroughputSampler } from './status/throughput.js';
 import { daysUntilExpiry, readCertificate } from './tls/certificates.js';
 
 export class App {
   readonly metrics = new Metrics();
   readonly throughput = new ThroughputSampler(this.metrics);
+  private readonly summary: SummaryLog;
   private readonly startedAt = Date.now();
   readonly journal: Journal;
   readonly pool: Pool;
@@ -65,6 +67,7 @@ export class App {
       log.child({ part: 'mqtt' }),
     );
     this.metrics.observeJournal(() => this.journalState());
+    this.summary = new SummaryLog(this.metrics, () => this.journalState(), () => this.readiness(), log.child({ part: 'summary' }), configured.summaryIntervalMs);
   }
 
   journalState() {
@@ -99,6 +102,7 @@ export class App {
     this.drain.start();
     this.source.start();
     await this.throughput.start();
+    await this.summary.start();
     if (config.httpPort > 0) {
       const status = new StatusService({
         pool: this.pool,
@@ -125,6 +129,7 @@ export class App {
     this.log.info({ timeoutMs: this.config.shutdownTimeoutMs }, 'stopping: no new messages, flushing the journal');
     await this.source.stop();
     this.throughput.stop();
+    this.summary.stop();
     const flushed = await this.drain.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (Date.now() - started)));
     await this.pool.end().catch(() => undefined);
     const backlog = this.journal.backlogSize();

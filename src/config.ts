@@ -98,6 +98,7 @@ const bridgeShape = {
   SHUTDOWN_TIMEOUT: seconds(1, 3600).default(20),
   CACHE_TTL: seconds(1, 60).default(30),
   ERROR_RATE_LIMIT: integer(1, 1_000_000).default(20),
+  SUMMARY_INTERVAL: seconds(1, 86_400).default(60),
 };
 
 const dbSchema = z.object(dbShape);
@@ -140,6 +141,7 @@ export interface BridgeConfig {
   shutdownTimeoutMs: number;
   cacheTtlMs: number;
   errorRateLimitPerMinute: number;
+  summaryIntervalMs: number;
 }
 
 export interface DbOnlyConfig {
@@ -250,5 +252,6 @@ export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
     shutdownTimeoutMs: Math.round(data.SHUTDOWN_TIMEOUT * 1000),
     cacheTtlMs: Math.round(data.CACHE_TTL * 1000),
     errorRateLimitPerMinute: data.ERROR_RATE_LIMIT,
+    summaryIntervalMs: Math.round(data.SUMMARY_INTERVAL * 1000),
   };
 }

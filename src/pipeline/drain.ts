@@ -25,6 +25,8 @@ export interface DrainOptions extends DecodeOptions {
   pingIntervalMs?: number;
 }
 
+const ERROR_KIND_LOG_INTERVAL_MS = 60_000;
+
 interface Prepared {
   entries: number;
   batch: Batch;
@@ -39,6 +41,7 @@ export class Drain {
   private readonly signal = new Signal();
   private readonly writer: BatchWriter;
   private loop: Promise<void> | undefined;
+  private readonly errorKindLoggedAt = new Map<ErrorType, number>();
 
   constructor(
     private readonly journal: DrainJournal,
@@ -175,6 +178,7 @@ export class Drain {
       this.databaseAnswered();
       const errors: Partial<Record<ErrorType, number>> = {};
       for (const row of result.errors) errors[row.type] = (errors[row.type] ?? 0) + 1;
+      this.logErrorKinds(result.errors);
       this.observer.batchCommitted({
         entries,
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
@@ -187,6 +191,17 @@ export class Drain {
       // A connection that failed mid-transaction is not trusted again.
       conn?.destroy();
       throw err;
+    }
+  }
+
+  /** One WARN line per error type and minute, with an example; each row at DEBUG. */
+  private logErrorKinds(rows: ErrorRow[]): void {
+    const now = Date.now();
+    for (const row of rows) {
+      this.log.debug({ type: row.type, topic: row.topic, message: row.message }, 'error row written');
+      if (now - (this.errorKindLoggedAt.get(row.type) ?? 0) < ERROR_KIND_LOG_INTERVAL_MS) continue;
+      this.errorKindLoggedAt.set(row.type, now);
+      this.log.warn({ type: row.type, topic: row.topic, example: row.message }, 'error rows written (one line per type per minute)');
     }
   }
 

@@ -30,7 +30,7 @@ beforeAll(async () => {
   stack = await createStack();
   // A CHECK the web app could have: the database refuses 42.5 for good (DB_INSERT_ERROR).
   await stack.db.query('ALTER TABLE mesure ADD CONSTRAINT no_magic_value CHECK (value <> 42.5)');
-  bridge = await stack.startBridge({ LOG_LEVEL: 'DEBUG' });
+  bridge = await stack.startBridge({ LOG_LEVEL: 'DEBUG', SUMMARY_INTERVAL: '1' });
   device = await stack.device('24:6F:28:AA:00:01');
 });
 
@@ -171,5 +171,20 @@ describe('each error a device can cause lands as a row, and the bridge keeps goi
 
   it('never logs the database password', () => {
     expect(bridge.logs()).not.toContain(stack.db.bridgePassword);
+  });
+});
+
+describe('logs', () => {
+  it('has a periodic summary, one line per error kind, and per-message detail at DEBUG', async () => {
+    await waitFor('a summary line with the rows written', () =>
+      bridge.logLines().some((l) => l.msg === 'summary' && typeof l.receivedPerSecond === 'number' && typeof l.backlog === 'object'),
+    );
+    const kinds = bridge.logLines().filter((l) => l.msg === 'error rows written (one line per type per minute)');
+    const perType = new Map<unknown, number>();
+    for (const l of kinds) perType.set(l.type, (perType.get(l.type) ?? 0) + 1);
+    expect([...perType.keys()]).toEqual(expect.arrayContaining(['INVALID_ENCODING', 'BAC_NOT_FOUND', 'INVALID_PAYLOAD', 'UNKNOWN_SENSOR']));
+    // BAC_NOT_FOUND happened five times within a minute: one line.
+    expect(perType.get('BAC_NOT_FOUND')).toBe(1);
+    expect(bridge.logLines().filter((l) => l.msg === 'error row written' && l.type === 'BAC_NOT_FOUND').length).toBeGreaterThanOrEqual(4);
   });
 });

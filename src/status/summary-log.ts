@@ -1,0 +1,94 @@
+/**
+ * One INFO line per interval that says how the bridge is doing: messages received and rows
+ * written (with rates), errors by type, the journal backlog, and the connection states.
+ */
+import type { Logger } from '../logger.js';
+import type { JournalState, Metrics } from '../metrics.js';
+import type { Readiness } from '../http/server.js';
+
+type Totals = Map<string, number>;
+
+/** What is read of a prom-client counter: its values, by the value of its one label. */
+interface LabelledCounter {
+  get(): Promise<{ values: ReadonlyArray<{ value: number; labels: Partial<Record<string, string | number>> }> }>;
+}
+
+async function byLabel(counter: LabelledCounter, label: string): Promise<Totals> {
+  const { values } = await counter.get();
+  const totals: Totals = new Map();
+  for (const v of values) {
+    const key = String(v.labels[label] ?? '');
+    totals.set(key, (totals.get(key) ?? 0) + v.value);
+  }
+  return totals;
+}
+
+function sum(totals: Totals): number {
+  let n = 0;
+  for (const v of totals.values()) n += v;
+  return n;
+}
+
+function delta(from: Totals | undefined, to: Totals): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of to) {
+    const d = value - (from?.get(key) ?? 0);
+    if (d > 0) out[key] = d;
+  }
+  return out;
+}
+
+export class SummaryLog {
+  private timer: NodeJS.Timeout | undefined;
+  private last: { at: number; received: Totals; written: Totals; errors: Totals } | undefined;
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly journal: () => JournalState,
+    private readonly readiness: () => Readiness,
+    private readonly log: Logger,
+    private readonly intervalMs = 60_000,
+  ) {}
+
+  async start(): Promise<void> {
+    this.last = await this.read();
+    this.timer = setInterval(() => void this.write().catch(() => undefined), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async read() {
+    const [received, written, errors] = await Promise.all([
+      byLabel(this.metrics.messagesReceived, 'kind'),
+      byLabel(this.metrics.rowsWritten, 'table'),
+      byLabel(this.metrics.errors, 'type'),
+    ]);
+    return { at: Date.now(), received, written, errors };
+  }
+
+  private async write(): Promise<void> {
+    const now = await this.read();
+    const last = this.last;
+    this.last = now;
+    const seconds = last ? (now.at - last.at) / 1000 : 0;
+    const received = sum(now.received) - (last ? sum(last.received) : 0);
+    const written = sum(now.written) - (last ? sum(last.written) : 0);
+    const journal = this.journal();
+    this.log.info(
+      {
+        seconds: Math.round(seconds),
+        received,
+        receivedPerSecond: seconds > 0 ? Math.round((received / seconds) * 10) / 10 : 0,
+        rowsWritten: delta(last?.written, now.written),
+        rowsPerSecond: seconds > 0 ? Math.round((written / seconds) * 10) / 10 : 0,
+        errors: delta(last?.errors, now.errors),
+        backlog: { entries: journal.entries, bytes: journal.bytes, oldestAgeSeconds: Math.round(journal.oldestAgeSeconds) },
+        ...this.readiness(),
+      },
+      'summary',
+    );
+  }
+}
