@@ -174,6 +174,36 @@ describe('each error a device can cause lands as a row, and the bridge keeps goi
   });
 });
 
+describe('health and metrics endpoints', () => {
+  it('answers /healthz, /readyz and /metrics with every metric of the bridge', async () => {
+    expect((await bridge.get('/healthz')).status).toBe(200);
+    const ready = await bridge.get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toEqual({ ready: true, mqtt: true, db: true, journalUnderBudget: true });
+    const { status, body } = await bridge.get('/metrics');
+    expect(status).toBe(200);
+    for (const name of [
+      'parc_bridge_messages_received_total{kind="bac"}',
+      'parc_bridge_rows_written_total{table="mesure"}',
+      'parc_bridge_errors_total{type="BAC_NOT_FOUND"}',
+      'parc_bridge_batch_entries_bucket',
+      'parc_bridge_commit_seconds_bucket',
+      'parc_bridge_journal_backlog_entries',
+      'parc_bridge_journal_oldest_age_seconds',
+      'parc_bridge_mqtt_connected 1',
+      'parc_bridge_db_connected 1',
+      'parc_bridge_mqtt_reconnects_total',
+      'parc_bridge_db_reconnects_total',
+      'parc_bridge_certificate_expiry_days{certificate="client"}',
+      'parc_bridge_certificate_expiry_days{certificate="ca"}',
+      'parc_bridge_process_resident_memory_bytes',
+    ]) {
+      expect(body).toContain(name);
+    }
+    expect((await bridge.get('/nope')).status).toBe(404);
+  });
+});
+
 describe('logs', () => {
   it('has a periodic summary, one line per error kind, and per-message detail at DEBUG', async () => {
     await waitFor('a summary line with the rows written', () =>
