@@ -39,7 +39,7 @@ export class App {
     configured: BridgeConfig,
     readonly log: Logger,
   ) {
-    const opened = openJournal(configured.dataDir, configured.mqtt.clientId, configured.journalSync);
+    const opened = openJournal(configured.dataDir, configured.mqtt.clientId, configured.journalSync, configured.mqtt.sharedGroup);
     const config = { ...configured, dataDir: opened.dataDir, mqtt: { ...configured.mqtt, clientId: opened.clientId } };
     this.config = config;
     this.journal = opened.journal;

@@ -149,6 +149,15 @@ export class Journal {
     this.backlog = { entries: all.n, bytes: all.bytes + all.n * ENTRY_OVERHEAD_BYTES };
   }
 
+  /** A setting the bridge keeps with its journal (e.g. what its session is subscribed to). */
+  setting(key: string): string | undefined {
+    return this.meta(`setting:${key}`);
+  }
+
+  setSetting(key: string, value: string): void {
+    this.setMeta(`setting:${key}`, value);
+  }
+
   private meta(key: string): string | undefined {
     return this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
   }

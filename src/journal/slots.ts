@@ -17,17 +17,30 @@ export interface OpenedJournal {
   dataDir: string;
 }
 
-export function openJournal(dataDir: string, clientIdTemplate: string, sync: JournalSync): OpenedJournal {
+/**
+ * `sharedGroup` guards against scaling without sharing: a second instance without
+ * MQTT_SHARED_GROUP would receive every reading too, and write it a second time.
+ */
+export function openJournal(dataDir: string, clientIdTemplate: string, sync: JournalSync, sharedGroup: string): OpenedJournal {
   if (!clientIdTemplate.includes(SLOT_PLACEHOLDER)) {
     return { journal: new Journal(dataDir, sync), clientId: clientIdTemplate, dataDir };
   }
   for (let slot = 1; slot <= MAX_SLOTS; slot++) {
     const slotDir = join(dataDir, `slot-${slot}`);
+    let journal: Journal;
     try {
-      return { journal: new Journal(slotDir, sync), clientId: clientIdTemplate.replaceAll(SLOT_PLACEHOLDER, String(slot)), dataDir: slotDir };
+      journal = new Journal(slotDir, sync);
     } catch (err) {
       if (!(err instanceof JournalLockedError)) throw err;
+      continue;
     }
+    if (slot > 1 && !sharedGroup) {
+      journal.close();
+      throw new Error(
+        `another bridge already runs on ${dataDir} (slot 1): set MQTT_SHARED_GROUP on every instance so that they share the readings, or each reading would be written once per bridge`,
+      );
+    }
+    return { journal, clientId: clientIdTemplate.replaceAll(SLOT_PLACEHOLDER, String(slot)), dataDir: slotDir };
   }
   throw new Error(`all ${MAX_SLOTS} journal slots under ${dataDir} are in use`);
 }

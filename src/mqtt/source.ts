@@ -22,6 +22,7 @@ const MAX_RECONNECT_DELAY_MS = 60_000;
 /** Receiving resumes once the journal is back under this share of its budget. */
 const RESUME_BELOW = 0.9;
 const RESUME_CHECK_MS = 1_000;
+const READINGS_SUBSCRIPTION = 'readings_subscription';
 /** Passed to MQTT.js's callback: it then sends no PUBACK; ours follows the group commit. */
 const ACK_AFTER_COMMIT = new Error('acknowledged after the group commit');
 
@@ -173,12 +174,28 @@ export class MqttSource {
         this.log.error({ refused }, 'the broker refused subscriptions (check the ACL for this certificate)');
         return;
       }
+      await this.dropPreviousReadingsSubscription();
       this.subscribed = true;
       this.metrics.mqttConnected.set(1);
       this.log.info({ topics: granted.map((g) => g.topic) }, 'subscribed');
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'subscribe failed; retrying on reconnect');
     }
+  }
+
+  /**
+   * The persistent session keeps every subscription it ever made: after MQTT_SHARED_GROUP
+   * changes, the old filter would still match and each reading would arrive twice. The filter
+   * in use is kept with the journal, and the previous one dropped.
+   */
+  private async dropPreviousReadingsSubscription(): Promise<void> {
+    const current = subscriptions(this.cfg.sharedGroup)[0]!;
+    const previous = this.journal.setting(READINGS_SUBSCRIPTION);
+    if (previous && previous !== current) {
+      await this.client!.unsubscribeAsync(previous);
+      this.log.info({ previous, current }, 'dropped the previous subscription to readings');
+    }
+    if (previous !== current) this.journal.setSetting(READINGS_SUBSCRIPTION, current);
   }
 
   private onReconnect(): void {

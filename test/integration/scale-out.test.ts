@@ -72,3 +72,17 @@ it('spreads the readings over three instances, survives losing one, writes every
   expect(await controller(mac)).toEqual({ ip: '10.7.0.99', status: 1 });
   expect(await stack.db.count('error', "type_erreur = 'INVALID_VALUE' AND message LIKE ?", [`%${mac}%`])).toBe(1);
 });
+
+it('switching a bridge to a shared group drops its old subscription: no reading twice', async () => {
+  const env = { MQTT_CLIENT_ID: `parc-switch-${randomBytes(3).toString('hex')}`, DATA_DIR: newDataDir() };
+  const alone = await stack.startBridge(env);
+  expect(await alone.stop()).toBe(0);
+  const shared = await stack.startBridge({ ...env, MQTT_SHARED_GROUP: 'parc' });
+  await shared.waitForLog(/dropped the previous subscription to readings/);
+  const device = await stack.device('24:6F:28:00:07:BB');
+  const before = await stack.db.count('mesure');
+  for (let i = 0; i < 20; i++) await publishAsync(device, 'serre/3/bac/4', JSON.stringify({ humiditeSol: i }));
+  await waitFor('20 readings', async () => (await stack.db.count('mesure')) >= before + 20);
+  await sleep(1_000);
+  expect(await stack.db.count('mesure')).toBe(before + 20);
+});

@@ -14,8 +14,8 @@ function dataDir(): string {
   return dir;
 }
 
-function open(dir: string, template: string): OpenedJournal {
-  const o = openJournal(dir, template, 'normal');
+function open(dir: string, template: string, sharedGroup = 'parc'): OpenedJournal {
+  const o = openJournal(dir, template, 'normal', sharedGroup);
   opened.push(o);
   return o;
 }
@@ -45,5 +45,13 @@ describe('openJournal', () => {
     const again = open(dir, 'bridge-{slot}');
     expect(again.clientId).toBe('bridge-2');
     expect(again.journal.id).toBe(journalId);
+  });
+
+  it('refuses a second instance on the same DATA_DIR without a shared group', () => {
+    const dir = dataDir();
+    open(dir, 'bridge-{slot}', '');
+    expect(() => open(dir, 'bridge-{slot}', '')).toThrow(/MQTT_SHARED_GROUP/);
+    // Its slot was not kept: a correctly configured instance still gets slot 2.
+    expect(open(dir, 'bridge-{slot}', 'parc').clientId).toBe('bridge-2');
   });
 });
