@@ -233,15 +233,19 @@ export class Journal {
     this.listeners.push(listener);
   }
 
-  read(afterSeq: number, limit: number): JournalEntry[] {
-    return this.selectAfter.all(afterSeq, limit).map((row) => ({
-      seq: row.seq,
-      kind: row.kind,
-      receivedAt: row.received_at,
-      topic: row.topic,
-      payload: row.payload,
-      size: row.size,
-    }));
+  /**
+   * Up to `limit` entries after `afterSeq`, in order, stopping once their payloads reach
+   * `maxBytes` (always at least one entry): large payloads never make a batch of gigabytes.
+   */
+  read(afterSeq: number, limit: number, maxBytes = Number.POSITIVE_INFINITY): JournalEntry[] {
+    const entries: JournalEntry[] = [];
+    let bytes = 0;
+    for (const row of this.selectAfter.iterate(afterSeq, limit)) {
+      entries.push({ seq: row.seq, kind: row.kind, receivedAt: row.received_at, topic: row.topic, payload: row.payload, size: row.size });
+      bytes += row.payload.length;
+      if (bytes >= maxBytes) break;
+    }
+    return entries;
   }
 
   /** Forgets every entry up to `seq`: they are committed to MySQL. */

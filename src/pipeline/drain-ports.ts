@@ -6,7 +6,8 @@ import type { EntryKind, ErrorType, JournalEntry } from '../decode/types.js';
 
 export interface DrainJournal {
   readonly id: string;
-  read(afterSeq: number, limit: number): JournalEntry[];
+  /** Up to `limit` entries after `afterSeq`, fewer once their payloads reach `maxBytes`. */
+  read(afterSeq: number, limit: number, maxBytes?: number): JournalEntry[];
   /** Entries up to `seq` are committed to MySQL and may go. */
   removeUpTo(seq: number): void;
   appendEvent(kind: Exclude<EntryKind, 'message'>, detail: string): void;

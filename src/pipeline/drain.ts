@@ -26,6 +26,9 @@ export interface DrainOptions extends DecodeOptions {
 }
 
 const ERROR_KIND_LOG_INTERVAL_MS = 60_000;
+// Bounds on one batch's memory whatever devices send (a normal batch is far below both).
+const MAX_BATCH_PAYLOAD_BYTES = 4 * 1024 * 1024;
+const MAX_BATCH_ROWS = 20_000;
 
 interface Prepared {
   entries: number;
@@ -126,25 +129,41 @@ export class Drain {
     this.databaseAnswered();
   }
 
-  private async decodeAll(entries: JournalEntry[]): Promise<Decoded[]> {
+  /**
+   * Decodes the first entries, in order, until their rows reach MAX_BATCH_ROWS (at least one
+   * entry): a few payloads full of unknown keys must not make a batch of millions of error rows.
+   */
+  private decodeFirst(entries: JournalEntry[]): Decoded[] {
+    const decoded: Decoded[] = [];
+    let rows = 0;
+    for (const entry of entries) {
+      if (rows >= MAX_BATCH_ROWS) break;
+      const d = decodeEntry(entry, this.catalog, this.opts);
+      rows += d.mesures.length + d.errors.length;
+      decoded.push(d);
+    }
+    return decoded;
+  }
+
+  private async decode(entries: JournalEntry[]): Promise<Decoded[]> {
     await this.catalog.refresh();
-    let decoded = entries.map((e) => decodeEntry(e, this.catalog, this.opts));
+    const decoded = this.decodeFirst(entries);
     // A bac or sensor added in the web app a moment ago: look again before reporting it.
     if (decoded.some((d) => d.catalogMiss) && (await this.catalog.refresh(true))) {
-      decoded = entries.map((e) => decodeEntry(e, this.catalog, this.opts));
+      return this.decodeFirst(entries.slice(0, decoded.length));
     }
     return decoded;
   }
 
   /** The batch of the entries after `afterSeq`, decoded; undefined when there are none. */
   private async prepare(afterSeq: number): Promise<Prepared | undefined> {
-    const entries = this.journal.read(afterSeq, this.opts.batchSize);
+    const entries = this.journal.read(afterSeq, this.opts.batchSize, MAX_BATCH_PAYLOAD_BYTES);
     if (entries.length === 0) return undefined;
-    const decoded = await this.decodeAll(entries);
+    const decoded = await this.decode(entries);
     return {
-      entries: entries.length,
+      entries: decoded.length,
       batch: {
-        lastSeq: entries[entries.length - 1]!.seq,
+        lastSeq: entries[decoded.length - 1]!.seq,
         mesures: decoded.flatMap((d): MesureRow[] => d.mesures),
         errors: decoded.flatMap((d): ErrorRow[] => d.errors),
         controllers: decoded.flatMap((d): ControllerEvent[] => (d.controller ? [d.controller] : [])),

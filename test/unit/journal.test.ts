@@ -46,6 +46,15 @@ describe('Journal', () => {
     expect(journal.backlogSize().entries).toBe(3);
   });
 
+  it('stops a read once the payloads reach the byte budget, yet always returns one entry', () => {
+    const kib = Buffer.alloc(1024, 'x');
+    for (let i = 1; i <= 5; i++) journal.appendMessage(msg({ packetId: i, payload: kib }), 4096);
+    expect(journal.read(0, 10, 2048).map((e) => e.seq)).toEqual([1, 2]);
+    expect(journal.read(0, 10, 2500).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(journal.read(0, 10, 10).map((e) => e.seq)).toEqual([1]);
+    expect(journal.read(0, 10)).toHaveLength(5);
+  });
+
   it('reads after a position and forgets what was committed, never reusing a seq', () => {
     for (let i = 1; i <= 5; i++) journal.appendMessage(msg({ packetId: i }), 1024);
     const [, second] = journal.read(0, 2);
