@@ -87,12 +87,19 @@ export class Drain {
   }
 
   private async run(): Promise<void> {
+    let next: Promise<Prepared | undefined> | undefined;
     while (!this.stopped) {
       try {
         if (!this.reconciled) await this.reconcile();
-        const prepared = await this.prepare(this.committedSeq);
+        const prepared = await (next ?? this.prepare(this.committedSeq));
+        next = undefined;
         if (prepared) {
-          await this.write(prepared);
+          const writing = this.write(prepared);
+          // Read and decode the next batch while MySQL writes this one (once its query is sent);
+          // it is used only if this one commits.
+          next = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.prepare(prepared.batch.lastSeq));
+          next.catch(() => undefined); // a failure here shows again when it is awaited
+          await writing;
         } else if (this.stopping) {
           break;
         } else {
@@ -103,6 +110,7 @@ export class Drain {
         // A COMMIT cut off by a lost connection may have succeeded: read the position again
         // before writing anything, or the batch would be written twice.
         this.reconciled = false;
+        next = undefined;
         this.databaseFailed(err);
         if (!this.stopped) await this.signal.wait(this.opts.retryDelayMs);
       }
