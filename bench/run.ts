@@ -6,10 +6,13 @@
  * Prints: the broker's own QoS 1 rate, MySQL's batched INSERT rate, the bridge's end-to-end
  * rate (published → committed rows) with JOURNAL_SYNC normal and full, with 1, 2 and 3 bridges
  * in a shared subscription group, p50/p99 latency at a steady 1 000 msg/s, CPU seconds per
- * 10 000 messages and peak RSS.
+ * 10 000 messages and peak RSS, the CPU each process spends per message (what bounds the rate
+ * on this machine) and the same run with a capped heap (RSS against throughput).
  * Options (env): BENCH_MESSAGES (default 80000), BENCH_DEVICES (default 10).
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { MqttClient } from 'mqtt';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import mysql from 'mysql2/promise';
@@ -25,6 +28,7 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 10);
 const ROWS_PER_MESSAGE = 3;
 const LATENCY_RATE = 1_000;
 const LATENCY_SECONDS = 20;
+const CORES = availableParallelism();
 
 /** Message i of device d: three readings whose values identify it (bac d+1, i). */
 function payload(i: number): string {
@@ -97,20 +101,38 @@ interface EndToEnd {
   messagesPerSecond: number;
   cpuSecondsPer10k: number;
   peakRssMiB: number;
+  /** CPU microseconds per message of every process doing the work. */
+  cpuPerMessageUs: { bridge: number; broker: number; mariadb: number; publishers: number };
 }
+
+/** The local MariaDB's process id, from its pid file (undefined if it cannot be read). */
+async function mariadbPid(stack: Stack): Promise<number | undefined> {
+  const [row] = await stack.db.query<RowDataPacket[]>('SELECT @@pid_file AS f');
+  try {
+    return Number(readFileSync(String(row?.f), 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A heap limit for small containers: V8 collects sooner, RSS stays low, throughput pays. */
+const CAPPED_HEAP = '--max-old-space-size=80 --max-semi-space-size=4';
 
 /**
  * Published → committed rows, with `instances` bridges (more than one share the readings
  * through MQTT_SHARED_GROUP). CPU and RSS are those of the bridge processes (RSS: the largest).
  */
-async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'full', instances = 1): Promise<EndToEnd> {
+async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'full', instances = 1, extra: Record<string, string> = {}): Promise<EndToEnd> {
   await stack.db.query('TRUNCATE TABLE mesure'); // no purge work left for the next phase
   const id = `bench-${sync}-${instances}-${randomBytes(3).toString('hex')}`;
   const shared: Record<string, string> = instances > 1 ? { MQTT_SHARED_GROUP: id, MQTT_CLIENT_ID: `${id}-{slot}`, DATA_DIR: newDataDir() } : { MQTT_CLIENT_ID: id };
   const bridges: BridgeProcess[] = [];
-  for (let i = 0; i < instances; i++) bridges.push(await stack.startBridge({ LOG_LEVEL: 'WARNING', JOURNAL_SYNC: sync, ...shared }));
+  for (let i = 0; i < instances; i++) bridges.push(await stack.startBridge({ LOG_LEVEL: 'WARNING', JOURNAL_SYNC: sync, ...shared, ...extra }));
   const pids = bridges.map((b) => b.child.pid!);
+  const others = { broker: stack.broker.pid, mariadb: await mariadbPid(stack) };
   const cpuBefore = pids.map(cpuSeconds);
+  const othersBefore = { broker: others.broker ? cpuSeconds(others.broker) : NaN, mariadb: others.mariadb ? cpuSeconds(others.mariadb) : NaN };
+  const selfBefore = process.cpuUsage();
   const perDevice = Math.ceil(MESSAGES / clients.length);
   const messages = perDevice * clients.length;
   const started = performance.now();
@@ -118,10 +140,19 @@ async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'f
   await waitFor('all rows committed', async () => (await stack.db.count('mesure')) >= messages * ROWS_PER_MESSAGE, 600_000, 50);
   const seconds = (performance.now() - started) / 1000;
   const cpu = pids.reduce((sum, pid, i) => sum + cpuSeconds(pid) - cpuBefore[i]!, 0);
+  const self = process.cpuUsage(selfBefore);
+  const perMessageUs = (cpuS: number) => (cpuS / messages) * 1e6;
   const result = {
     messagesPerSecond: messages / seconds,
     cpuSecondsPer10k: (cpu / messages) * 10_000,
     peakRssMiB: Math.max(...pids.map(peakRssMiB)),
+    cpuPerMessageUs: {
+      bridge: perMessageUs(cpu),
+      broker: perMessageUs(others.broker ? cpuSeconds(others.broker) - othersBefore.broker : NaN),
+      mariadb: perMessageUs(others.mariadb ? cpuSeconds(others.mariadb) - othersBefore.mariadb : NaN),
+      // The benchmark process: the device clients, plus its own polling of the row count.
+      publishers: perMessageUs((self.user + self.system) / 1e6),
+    },
   };
   await Promise.all(bridges.map((b) => b.stop()));
   return result;
@@ -196,6 +227,14 @@ async function main(): Promise<void> {
     const share = (rate: number) => `${round((100 * rate) / limit)} % of min(broker, DB/3)`;
     const normal = await endToEnd(stack, clients, 'normal');
     console.log(`  bridge end to end (sync normal): ${round(normal.messagesPerSecond)} msg/s = ${share(normal.messagesPerSecond)}; ${round(normal.cpuSecondsPer10k, 2)} CPU s / 10k msg; peak RSS ${round(normal.peakRssMiB)} MiB`);
+    const cpu = normal.cpuPerMessageUs;
+    const cpuTotal = cpu.bridge + cpu.broker + cpu.mariadb + cpu.publishers;
+    console.log(
+      `    CPU µs per message: bridge ${round(cpu.bridge, 1)}, broker ${round(cpu.broker, 1)}, MariaDB ${round(cpu.mariadb, 1)}, publishers ${round(cpu.publishers, 1)} ` +
+        `= ${round(cpuTotal, 1)} µs: ${CORES} cores allow at most ${round((CORES * 1e6) / cpuTotal)} msg/s with every core busy`,
+    );
+    const capped = await endToEnd(stack, clients, 'normal', 1, { NODE_OPTIONS: CAPPED_HEAP });
+    console.log(`  bridge with NODE_OPTIONS="${CAPPED_HEAP}": ${round(capped.messagesPerSecond)} msg/s = ${share(capped.messagesPerSecond)}; peak RSS ${round(capped.peakRssMiB)} MiB`);
     const full = await endToEnd(stack, clients, 'full');
     console.log(`  bridge end to end (sync full):   ${round(full.messagesPerSecond)} msg/s = ${share(full.messagesPerSecond)}; ${round(full.cpuSecondsPer10k, 2)} CPU s / 10k msg; peak RSS ${round(full.peakRssMiB)} MiB`);
     const two = await endToEnd(stack, clients, 'normal', 2);
@@ -218,6 +257,9 @@ async function main(): Promise<void> {
       instances2MsgPerS: round(two.messagesPerSecond),
       instances3MsgPerS: round(three.messagesPerSecond),
       cpuSecondsPer10k: round(normal.cpuSecondsPer10k, 2),
+      cpuUsPerMessage: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v, 1)])),
+      cappedHeapMsgPerS: round(capped.messagesPerSecond),
+      cappedHeapPeakRssMiB: round(capped.peakRssMiB),
       latencyP50Ms: round(lat.p50, 1),
       latencyP99Ms: round(lat.p99, 1),
       peakRssBurstMiB: round(normal.peakRssMiB),

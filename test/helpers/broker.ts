@@ -26,6 +26,8 @@ export interface Broker {
   kill(): Promise<void>;
   /** Everything the broker printed so far, across restarts. */
   log(): string;
+  /** The running broker's process id (the benchmark measures its CPU). */
+  readonly pid: number | undefined;
 }
 
 const SHIPPED_CONF = path.join(MOSQUITTO_DIR, 'config', 'mosquitto.conf');
@@ -166,6 +168,9 @@ export async function startBroker(pki: Pki, opts: { port?: number; extraConfig?:
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
     log: () => output.join(''),
+    get pid() {
+      return child?.pid;
+    },
   };
 }
 
