@@ -18,6 +18,9 @@ export function connectionOptions(cfg: MqttConfig): IClientOptions {
     reconnectPeriod: cfg.retryDelayMs,
     connectTimeout: 30_000,
     resubscribe: false,
+    // MQTT.js traces every packet through `debug`, which costs CPU on each message even when
+    // nothing is printed; keep the trace for DEBUG=mqttjs* only.
+    ...(process.env.DEBUG ? {} : { log: () => undefined }),
   };
   if (!cfg.tls) return { ...common, protocol: 'mqtt' };
   return {
