@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EntryKind, JournalEntry } from '../decode/types.js';
-import { RecentPackets } from './recent-packets.js';
+import { RecentPackets, REDELIVERY_WINDOW } from './recent-packets.js';
 
 export type JournalSync = 'normal' | 'full';
 
@@ -167,13 +167,17 @@ export class Journal {
     return value;
   }
 
+  /**
+   * Only the last REDELIVERY_WINDOW entries matter, read one row at a time: a backlog of
+   * millions of entries must not be loaded into memory at start.
+   */
   private loadRecentPackets(): void {
     const rows = this.db
-      .prepare<[], { packet_id: number; seq: number; digest: Buffer }>(
-        'SELECT packet_id, seq, digest FROM recent_packet UNION ALL ' +
-          'SELECT packet_id, seq, digest FROM entry WHERE packet_id IS NOT NULL ORDER BY seq',
+      .prepare<[number, number], { packet_id: number; seq: number; digest: Buffer }>(
+        'SELECT packet_id, seq, digest FROM recent_packet WHERE seq > ? UNION ALL ' +
+          'SELECT packet_id, seq, digest FROM entry WHERE seq > ? AND packet_id IS NOT NULL ORDER BY seq',
       )
-      .all();
+      .iterate(this.lastSeq - REDELIVERY_WINDOW, this.lastSeq - REDELIVERY_WINDOW);
     for (const row of rows) this.recent.remember(row.packet_id, { seq: row.seq, digest: row.digest });
   }
 

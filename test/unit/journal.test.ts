@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Journal, type IncomingMessage } from '../../src/journal/journal.js';
+import { REDELIVERY_WINDOW } from '../../src/journal/recent-packets.js';
 
 let dir: string;
 let journal: Journal;
@@ -76,6 +77,20 @@ describe('Journal', () => {
     journal = new Journal(dir);
     expect(journal.appendMessage(msg({ packetId: 7, dup: true }), 1024)).toBe(false);
     expect(journal.backlogSize().entries).toBe(1);
+  });
+
+  it('remembers packet ids of removed entries across a reopen, within the redelivery window only', () => {
+    journal.appendMessage(msg({ packetId: 7 }), 1024);
+    journal.appendMessage(msg({ packetId: 8 }), 1024);
+    journal.removeUpTo(2);
+    journal.close();
+    journal = new Journal(dir);
+    expect(journal.appendMessage(msg({ packetId: 7, dup: true }), 1024)).toBe(false);
+    // A whole window of later entries: id 8 may have been reused by the broker since.
+    journal.appendMessages(Array.from({ length: REDELIVERY_WINDOW }, () => msg({ packetId: undefined })), 1024);
+    journal.close();
+    journal = new Journal(dir);
+    expect(journal.appendMessage(msg({ packetId: 8, dup: true }), 1024)).toBe(true);
   });
 
   it('stores a DUP packet whose content differs, or that was never seen', () => {
