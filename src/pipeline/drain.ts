@@ -3,6 +3,8 @@
  * writes them to MySQL in batches and forgets them once committed. Runs until stopped; a
  * database failure never loses an entry, it only delays it.
  */
+import { setTimeout as delay } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import type { RowDataPacket } from 'mysql2';
 import { BatchWriter, type Batch } from '../db/batch-writer.js';
 import type { CatalogCache } from '../db/catalog.js';
@@ -26,6 +28,8 @@ export interface DrainOptions extends DecodeOptions {
 }
 
 const ERROR_KIND_LOG_INTERVAL_MS = 60_000;
+/** After the shutdown deadline, how long the batch being written may still take. */
+const STOP_GRACE_MS = 5_000;
 // Bounds on one batch's memory whatever devices send (a normal batch is far below both).
 const MAX_BATCH_PAYLOAD_BYTES = 4 * 1024 * 1024;
 const MAX_BATCH_ROWS = 20_000;
@@ -41,7 +45,12 @@ export class Drain {
   private dbUp: boolean | undefined = undefined;
   private stopping = false;
   private stopped = false;
+  /** Woken by every append to the journal, and by stop. */
   private readonly signal = new Signal();
+  /** Woken by stop only: the retry delay after a failure. */
+  private readonly stopSignal = new Signal();
+  /** The next batch, read and decoded while the current one is written. */
+  private next: Promise<Prepared | undefined> | undefined;
   private readonly writer: BatchWriter;
   private loop: Promise<void> | undefined;
   private readonly errorKindLoggedAt = new Map<ErrorType, number>();
@@ -75,30 +84,36 @@ export class Drain {
    */
   async stop(timeoutMs: number): Promise<boolean> {
     this.stopping = true;
-    this.signal.notify();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([this.loop, deadline]);
-    clearTimeout(timer);
+    this.wakeUp();
+    await Promise.race([this.loop, delay(timeoutMs, undefined, { ref: false })]);
     this.stopped = true;
-    this.signal.notify();
-    await this.loop;
+    this.wakeUp();
+    // The batch being written finishes, unless MySQL hangs: shutdown must still end.
+    await Promise.race([Promise.allSettled([this.loop, this.next]), delay(STOP_GRACE_MS, undefined, { ref: false })]);
     return this.journal.read(this.committedSeq, 1).length === 0;
   }
 
+  private wakeUp(): void {
+    this.signal.notify();
+    this.stopSignal.notify();
+  }
+
   private async run(): Promise<void> {
-    let next: Promise<Prepared | undefined> | undefined;
     while (!this.stopped) {
       try {
         if (!this.reconciled) await this.reconcile();
-        const prepared = await (next ?? this.prepare(this.committedSeq));
-        next = undefined;
+        const ahead = this.next;
+        this.next = undefined;
+        // "Nothing ahead" was read during the last commit: look again before going idle.
+        const prepared = (await ahead) ?? (await this.prepare(this.committedSeq));
+        if (this.stopped) break;
         if (prepared) {
           const writing = this.write(prepared);
-          // Read and decode the next batch while MySQL writes this one (once its query is sent);
-          // it is used only if this one commits.
-          next = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.prepare(prepared.batch.lastSeq));
+          // Read and decode the next batch while MySQL writes this one (its query is usually
+          // sent by then); it is used only if this one commits.
+          const next = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.prepare(prepared.batch.lastSeq));
           next.catch(() => undefined); // a failure here shows again when it is awaited
+          this.next = next;
           await writing;
         } else if (this.stopping) {
           break;
@@ -110,9 +125,10 @@ export class Drain {
         // A COMMIT cut off by a lost connection may have succeeded: read the position again
         // before writing anything, or the batch would be written twice.
         this.reconciled = false;
-        next = undefined;
-        this.databaseFailed(err);
-        if (!this.stopped) await this.signal.wait(this.opts.retryDelayMs);
+        this.next = undefined;
+        this.failed(err);
+        // New entries must not shorten the wait: only a stop does.
+        if (!this.stopped) await this.stopSignal.wait(this.opts.retryDelayMs);
       }
     }
   }
@@ -240,11 +256,24 @@ export class Drain {
     this.observer.databaseState(true, wasDown);
   }
 
+  /** A failed batch: the local journal's own failure (disk full, I/O) or the database's. */
+  private failed(err: unknown): void {
+    if (err instanceof Database.SqliteError) {
+      this.log.error({ err: err.message, code: err.code }, 'the local journal failed; retrying');
+      return;
+    }
+    this.databaseFailed(err);
+  }
+
   /** Once per outage: a DB_ERROR entry, written to `error` in order when the database is back. */
   private databaseFailed(err: unknown): void {
     const detail = describeDbError(err);
     if (this.dbUp !== false) {
-      this.journal.appendEvent('db_error', `${detail} ; pont ${this.opts.clientId}`);
+      try {
+        this.journal.appendEvent('db_error', `${detail} ; pont ${this.opts.clientId}`);
+      } catch (journalErr) {
+        this.log.error({ err: describeDbError(journalErr) }, 'the local journal could not record the outage');
+      }
       this.catalog.invalidate();
       this.log.warn({ err: detail, committedSeq: this.committedSeq }, 'database unavailable; entries stay in the journal and are retried');
       this.observer.databaseState(false, false);

@@ -25,7 +25,7 @@ afterAll(async () => {
 
 describe('database outage', () => {
   it('keeps receiving, then writes everything in order with the receipt times', async () => {
-    const bridge = await stack.startBridge({ DB_RETRY_DELAY: '0.5' });
+    const bridge = await stack.startBridge({ DB_RETRY_DELAY: '2', LOG_LEVEL: 'DEBUG' });
     const devices = await Promise.all([1, 2, 3].map((n) => stack.device(`24:6F:28:00:00:0${n}`)));
     const stream = new SteadyStream(devices, 100).start();
 
@@ -59,6 +59,10 @@ describe('database outage', () => {
     const dbErrors = await stack.db.query<RowDataPacket[]>("SELECT message FROM error WHERE type_erreur = 'DB_ERROR'");
     expect(dbErrors).toHaveLength(1);
     expect(dbErrors[0]!.message).toMatch(/Base de données indisponible/);
+    // Retried every DB_RETRY_DELAY (2 s) over the 8 s outage, not at the rate messages arrive.
+    const attempts = bridge.logLines().filter((l) => /^database (unavailable|still unavailable)/.test(String(l.msg))).length;
+    expect(attempts).toBeGreaterThan(0);
+    expect(attempts).toBeLessThanOrEqual(8 / 2 + 2);
     expect((await bridge.get('/readyz')).status).toBe(200);
   });
 });
