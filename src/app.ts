@@ -76,12 +76,12 @@ export class App {
     return {
       ...backlog,
       oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
-      full: this.source.paused,
+      full: this.source.overBudget,
     };
   }
 
   readiness() {
-    return { mqtt: this.source.connected, db: this.drain.dbConnected, journalUnderBudget: !this.source.paused };
+    return { mqtt: this.source.connected, db: this.drain.dbConnected, journalUnderBudget: !this.source.overBudget };
   }
 
   async start(): Promise<void> {

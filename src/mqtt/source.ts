@@ -37,6 +37,12 @@ export interface SourceOptions {
   journalMaxBytes: number;
 }
 
+type PauseReason = 'budget' | 'journal-error';
+const PAUSE_REASONS: Record<PauseReason, string> = {
+  budget: 'the local journal reached its disk budget (JOURNAL_MAX_BYTES)',
+  'journal-error': 'the local journal cannot be written',
+};
+
 export class MqttSource {
   private client: MqttClient | undefined;
   private subscribed = false;
@@ -45,6 +51,7 @@ export class MqttSource {
   private closingOnPurpose = false;
   private lastError: string | undefined;
   private pausedSince: number | undefined;
+  private pauseReason: PauseReason | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private group: Pending[] = [];
@@ -66,9 +73,13 @@ export class MqttSource {
     return this.subscribed && this.client?.connected === true;
   }
 
-  /** True while the journal is over its budget and nothing is acknowledged. */
+  /** True while nothing is acknowledged: the journal is over its budget or cannot be written. */
   get paused(): boolean {
     return this.pausedSince !== undefined;
+  }
+
+  get overBudget(): boolean {
+    return this.pauseReason === 'budget';
   }
 
   start(): void {
@@ -109,7 +120,7 @@ export class MqttSource {
       return;
     }
     if (this.journal.backlogSize().bytes >= this.opts.journalMaxBytes) {
-      this.pause('the local journal reached its disk budget (JOURNAL_MAX_BYTES)');
+      this.pause('budget');
       done(new Error('journal full'));
       return;
     }
@@ -133,7 +144,7 @@ export class MqttSource {
     } catch (err) {
       // Nothing of the group is stored nor acknowledged: the broker sends it again later.
       this.log.error({ err: err instanceof Error ? err.message : String(err), messages: group.length }, 'cannot write the local journal');
-      this.pause('the local journal cannot be written');
+      this.pause('journal-error');
       return;
     }
     group.forEach(({ message }, i) => {
@@ -216,27 +227,36 @@ export class MqttSource {
       const reason = this.lastError ?? 'connexion fermée';
       this.log.warn({ reason }, 'broker connection lost');
       // The client id tells which bridge lost its connection when several share the work.
-      this.journal.appendEvent('mqtt_disconnect', `${reason} ; pont ${this.cfg.clientId}`);
+      try {
+        this.journal.appendEvent('mqtt_disconnect', `${reason} ; pont ${this.cfg.clientId}`);
+      } catch (err) {
+        this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'the local journal could not record the disconnection');
+      }
     }
     this.lastError = undefined;
   }
 
   /** Over budget or disk failing: disconnect; unacknowledged messages stay on the broker. */
-  private pause(reason: string): void {
-    if (this.paused) return;
-    this.commitGroup();
+  private pause(reason: PauseReason): void {
+    if (this.paused || this.stopping) return;
+    // Set first: the group committed below may fail and ask for a pause again.
     this.pausedSince = Date.now();
-    this.log.warn({ reason, backlog: this.journal.backlogSize(), budget: this.opts.journalMaxBytes }, 'pausing: no longer acknowledging messages');
+    this.pauseReason = reason;
+    this.commitGroup();
+    this.log.warn({ reason: PAUSE_REASONS[reason], backlog: this.journal.backlogSize(), budget: this.opts.journalMaxBytes }, 'pausing: no longer acknowledging messages');
     this.closingOnPurpose = true;
     this.client?.end(true);
+    clearInterval(this.resumeTimer);
     this.resumeTimer = setInterval(() => this.resumeIfRoom(), RESUME_CHECK_MS);
   }
 
+  /** A journal that failed to write is tried again the same way, every RESUME_CHECK_MS. */
   private resumeIfRoom(): void {
     if (this.journal.backlogSize().bytes >= this.opts.journalMaxBytes * RESUME_BELOW) return;
     clearInterval(this.resumeTimer);
     this.log.info({ pausedForMs: Date.now() - this.pausedSince!, backlog: this.journal.backlogSize() }, 'resuming: the journal has room again');
     this.pausedSince = undefined;
+    this.pauseReason = undefined;
     this.client?.reconnect();
   }
 }
