@@ -121,7 +121,7 @@ export class Journal {
       'INSERT INTO entry (seq, kind, received_at, topic, payload, size, packet_id, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.measureUpTo = this.db.prepare<[number], { n: number; bytes: number }>(
-      'SELECT count(*) AS n, coalesce(sum(length(topic) + length(payload)), 0) AS bytes FROM entry WHERE seq <= ?',
+      'SELECT count(*) AS n, coalesce(sum(length(CAST(topic AS BLOB)) + length(payload)), 0) AS bytes FROM entry WHERE seq <= ?',
     );
     this.selectAfter = this.db.prepare<[number, number], EntryRow>(
       'SELECT seq, kind, received_at, topic, payload, size FROM entry WHERE seq > ? ORDER BY seq LIMIT ?',
