@@ -38,7 +38,14 @@ async function start(): Promise<number> {
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   });
-  await app.start();
+  try {
+    await app.start();
+  } catch (err) {
+    // Part of the bridge may be running already (e.g. the HTTP port is taken): stop it all.
+    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start failed; stopping');
+    await app.stop().catch(() => undefined);
+    return 1;
+  }
   return stopped;
 }
 

@@ -1,11 +1,13 @@
 /** The command line as operators use it: configuration errors, migrate, create-db-user. */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/bridge-process.js';
+import { CLI, newDataDir } from '../helpers/bridge-process.js';
 import { LOCAL_MARIADB } from '../helpers/database.js';
+import { createStack } from '../helpers/stack.js';
 
 function run(args: string[], env: Record<string, string>) {
   const result = spawnSync(process.execPath, [CLI, ...args], {
@@ -38,6 +40,24 @@ describe('configuration', () => {
     const { code, out } = run(['frobnicate'], {});
     expect(code).toBe(2);
     expect(out).toContain('Unknown command');
+  });
+});
+
+describe('start', () => {
+  it('exits 1 instead of staying half-started when HTTP_PORT is taken', async () => {
+    const stack = await createStack();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '0.0.0.0', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const { code, out } = run(['start'], { ...stack.bridgeEnv({ HTTP_PORT: String(port), DATA_DIR: newDataDir() }), TZ: 'Europe/Paris' });
+      expect(code).toBe(1);
+      expect(out).toMatch(/start failed/);
+      expect(out).toMatch(/EADDRINUSE/);
+    } finally {
+      taken.close();
+      await stack.close();
+    }
   });
 });
 
