@@ -35,7 +35,12 @@ const MAX_BATCH_PAYLOAD_BYTES = 4 * 1024 * 1024;
 const MAX_BATCH_ROWS = 20_000;
 
 interface Prepared {
-  entries: number;
+  entryCount: number;
+  /**
+   * Receipt time of its last entry: the error rate limiter's clock, so that a backlog written
+   * after an outage is limited per minute of receipt, as it would have been at the time.
+   */
+  receivedUpTo: number;
   batch: Batch;
 }
 
@@ -108,7 +113,7 @@ export class Drain {
         const prepared = (await ahead) ?? (await this.prepare(this.committedSeq));
         if (this.stopped) break;
         if (prepared) {
-          const writing = this.write(prepared);
+          const writing = this.commitAndForget(prepared);
           // Read and decode the next batch while MySQL writes this one (its query is usually
           // sent by then); it is used only if this one commits.
           const next = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.prepare(prepared.batch.lastSeq));
@@ -184,10 +189,12 @@ export class Drain {
     const entries = this.journal.read(afterSeq, this.opts.batchSize, MAX_BATCH_PAYLOAD_BYTES);
     if (entries.length === 0) return undefined;
     const decoded = await this.decode(entries);
+    const last = entries[decoded.length - 1]!;
     return {
-      entries: decoded.length,
+      entryCount: decoded.length,
+      receivedUpTo: last.receivedAt,
       batch: {
-        lastSeq: entries[decoded.length - 1]!.seq,
+        lastSeq: last.seq,
         mesures: decoded.flatMap((d): MesureRow[] => d.mesures),
         errors: decoded.flatMap((d): ErrorRow[] => d.errors),
         controllers: decoded.flatMap((d): ControllerEvent[] => (d.controller ? [d.controller] : [])),
@@ -195,26 +202,29 @@ export class Drain {
     };
   }
 
-  private async write({ batch, entries }: Prepared): Promise<void> {
-    await this.commit(batch, entries);
+  /** Writes the batch to MySQL, then forgets its entries. */
+  private async commitAndForget(prepared: Prepared): Promise<void> {
+    const { batch } = prepared;
+    await this.writeToDatabase(prepared);
     this.committedSeq = batch.lastSeq;
     this.journal.removeUpTo(batch.lastSeq);
-    this.log.debug({ entries, lastSeq: batch.lastSeq, mesures: batch.mesures.length }, 'batch committed');
+    this.log.debug({ entries: prepared.entryCount, lastSeq: batch.lastSeq, mesures: batch.mesures.length }, 'batch committed');
   }
 
   /** Nothing to write: check the database still answers, and write due error summaries. */
   private async idleTick(): Promise<void> {
-    await this.commit({ lastSeq: this.committedSeq, mesures: [], errors: [], controllers: [] }, 0);
+    const batch = { lastSeq: this.committedSeq, mesures: [], errors: [], controllers: [] };
+    await this.writeToDatabase({ batch, entryCount: 0, receivedUpTo: Date.now() });
   }
 
-  private async commit(batch: Batch, entries: number): Promise<void> {
+  private async writeToDatabase({ batch, entryCount, receivedUpTo }: Prepared): Promise<void> {
     const started = process.hrtime.bigint();
     const tx = this.limiter.begin();
-    const limit = (rows: ErrorRow[]) => [...tx.filter(rows), ...tx.flush(Date.now())];
+    const limitErrors = (rows: ErrorRow[]) => [...tx.filter(rows), ...tx.flush(receivedUpTo)];
     let conn: Connection | undefined;
     try {
       conn = await this.pool.getConnection();
-      const result = await this.writer.write(conn, batch, limit);
+      const result = await this.writer.write(conn, batch, limitErrors);
       conn.release();
       conn = undefined;
       tx.commit();
@@ -223,7 +233,7 @@ export class Drain {
       for (const row of result.errors) errors[row.type] = (errors[row.type] ?? 0) + 1;
       this.logErrorKinds(result.errors);
       this.observer.batchCommitted({
-        entries,
+        entries: entryCount,
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
         mesures: result.mesures,
         controllers: result.controllers,

@@ -3,7 +3,9 @@
  * bridge, under a small container-like heap, reports them within the rate limit, keeps going
  * and writes the valid readings behind them. Batches are bounded in rows and bytes, so no
  * backlog of bad messages can exhaust memory (and then crash again on the same batch forever).
+ * Then, the minute over, the rate limiter's summary row counts every error not written.
  */
+import type { RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { metricValue } from '../../helpers/metrics.js';
 import { createStack, type Stack } from '../../helpers/stack.js';
@@ -48,4 +50,13 @@ it('reports a backlog of payloads full of unknown keys without running out of me
   expect(written + suppressed).toBe(POISON_MESSAGES * KEYS_PER_MESSAGE);
   expect(written).toBeGreaterThan(0);
   expect(written).toBeLessThanOrEqual(20); // ERROR_RATE_LIMIT per (type, topic) and minute
-});
+
+  // Once the minute is over, one summary row counts what was not written one by one.
+  const summary = await waitFor(
+    'the summary row',
+    async () => (await stack.db.query<RowDataPacket[]>("SELECT message, valeur FROM error WHERE type_erreur = 'UNKNOWN_SENSOR' AND valeur = ?", [String(suppressed)]))[0],
+    90_000,
+    1_000,
+  );
+  expect(summary.message).toContain('serre/1/bac/1');
+}, 180_000);
