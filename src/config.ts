@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /**
- * Configuration from the environment. Names and defaults follow DESIGN.md section 6; every
+ * Configuration from the environment. Names and defaults: README, Configuration; every
  * problem is collected and reported at once so that a broken deployment is fixed in one go.
  */
 

@@ -15,5 +15,3 @@ export function formatDateTime(ms: number): string {
 export function formatTime(ms: number): string {
   return formatDateTime(ms).slice(11);
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

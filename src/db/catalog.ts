@@ -56,7 +56,7 @@ export class CatalogCache implements Catalog {
     return true;
   }
 
-  /** Drops everything: the next refresh reloads (after a database reconnect). */
+  /** Marks the cache stale (after a database reconnect): the next refresh reloads it; until then the old data still serves. */
   invalidate(): void {
     this.loadedAt = 0;
   }

@@ -4,7 +4,7 @@ import type { DbConfig } from '../config.js';
 export type Pool = mysql.Pool;
 export type Connection = mysql.PoolConnection;
 
-/** A small pool: the drain holds one connection per batch; the rest serve health checks. */
+/** A small pool: one connection for the batch being written; the others for catalog reloads and the status page. */
 export function createPool(db: DbConfig, connectionLimit = 3): Pool {
   return mysql.createPool({
     host: db.host,

@@ -1,5 +1,5 @@
 /**
- * The tables of DESIGN.md section 4, created only where missing, and the bridge's own tables.
+ * The web app's tables the bridge uses, created only where missing, and the bridge's own tables.
  * On an existing SIGACS database every statement is a no-op for the web app's data.
  */
 
@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS bridge_controleur_error (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 `;
 
-/** The sensors shipped with SIGACS (DESIGN.md section 2). */
+/** The sensors shipped with SIGACS. */
 export const SHIPPED_CAPTEURS = [
   { id: 1, type: 'humiditeAmbiante', min: 0, max: 100, unite: '%' },
   { id: 2, type: 'humiditeSol', min: 0, max: 100, unite: '%' },

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md section 3 in one place: one journal entry in, the rows it produces out.
+ * The payload rules (README, Errors) in one place: one journal entry in, the rows it produces out.
  * Pure: the database's reference data comes in through `Catalog`.
  * Checks run in the contract's order; the first failing check of a message ends it.
  */

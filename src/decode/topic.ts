@@ -1,4 +1,4 @@
-/** The three topic shapes the bridge subscribes to (DESIGN.md section 2). */
+/** The three topic shapes the bridge subscribes to (README, Topics and payloads). */
 
 export type ParsedTopic =
   | { kind: 'bac'; serre: string; bac: string }

@@ -1,4 +1,4 @@
-/** The subscriptions of DESIGN.md section 2; readings can be spread over a shared group. */
+/** The subscriptions (README, Topics and payloads); readings can be spread over a shared group. */
 export function subscriptions(sharedGroup: string): string[] {
   const readings = 'serre/+/bac/+';
   return [sharedGroup ? `$share/${sharedGroup}/${readings}` : readings, 'controleur/+', 'controleur/+/disconnect'];

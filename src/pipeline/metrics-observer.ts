@@ -2,7 +2,7 @@ import type { ErrorType } from '../decode/types.js';
 import type { Metrics } from '../metrics.js';
 import type { BatchStats, DrainObserver } from './drain-ports.js';
 
-/** Turns what the drain reports into Prometheus metrics (in the main thread). */
+/** Turns what the drain reports into Prometheus metrics. */
 export function metricsObserver(metrics: Metrics): DrainObserver {
   return {
     batchCommitted(stats: BatchStats) {

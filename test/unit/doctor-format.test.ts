@@ -170,6 +170,15 @@ describe('DATA_DIR', () => {
     expect(formatResult(await checkDataDir(data))).toMatch(/journal\.sqlite holds 3\.5 MiB$/);
   });
 
+  it('finds the journals of slot-N folders (MQTT_CLIENT_ID with {slot})', async () => {
+    const data = join(dir, 'scaled');
+    for (const slot of ['slot-1', 'slot-2']) {
+      mkdirSync(join(data, slot), { recursive: true });
+      writeFileSync(join(data, slot, 'journal.sqlite'), Buffer.alloc(1024 * 1024));
+    }
+    expect(formatResult(await checkDataDir(data))).toMatch(/the journals of slot-1, slot-2 hold 2\.0 MiB$/);
+  });
+
   it('accepts a folder the bridge will create, and refuses one under a file', async () => {
     expect(formatResult(await checkDataDir(join(dir, 'new', 'deeper')))).toMatch(/^✔ DATA_DIR: .*deeper does not exist yet; the bridge will create it/);
     const file = join(dir, 'file');

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatDateTime, formatTime, sleep } from '../../src/time.js';
+import { formatDateTime, formatTime } from '../../src/time.js';
 
 // time.ts formats in the process time zone, which Node takes from process.env.TZ (also when it
 // changes at run time). Each test sets it; the original value is restored afterwards.
@@ -46,13 +46,5 @@ describe('formatTime', () => {
     expect(formatTime(Date.UTC(2024, 2, 5, 4, 5, 6))).toBe('04:05:06');
     useTz('Europe/Paris');
     expect(formatTime(Date.UTC(2024, 6, 1, 12, 0, 7))).toBe('14:00:07');
-  });
-});
-
-describe('sleep', () => {
-  it('resolves after about the given time', async () => {
-    const started = Date.now();
-    await expect(sleep(30)).resolves.toBeUndefined();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { errorText, fail, ok, type CheckResult } from './check.js';
 
@@ -35,17 +35,30 @@ async function statOrUndefined(path: string) {
   }
 }
 
-async function journalSize(dir: string): Promise<string> {
-  let total = 0;
-  let found = false;
+/** Bytes of the journal in `dir`, or undefined when there is none. */
+async function journalBytes(dir: string): Promise<number | undefined> {
+  let total: number | undefined;
   for (const name of JOURNAL_FILES) {
     const s = await statOrUndefined(join(dir, name));
-    if (s) {
-      found = true;
-      total += s.size;
-    }
+    if (s) total = (total ?? 0) + s.size;
   }
-  return found ? `journal.sqlite holds ${formatBytes(total)}` : 'no journal yet';
+  return total;
+}
+
+/** The journal of DATA_DIR, or those of its slot-N folders (MQTT_CLIENT_ID with `{slot}`). */
+async function journalSize(dir: string): Promise<string> {
+  const own = await journalBytes(dir);
+  if (own !== undefined) return `journal.sqlite holds ${formatBytes(own)}`;
+  const slots = (await readdir(dir).catch(() => [])).filter((name) => /^slot-\d+$/.test(name)).sort();
+  let total = 0;
+  const found: string[] = [];
+  for (const slot of slots) {
+    const bytes = await journalBytes(join(dir, slot));
+    if (bytes === undefined) continue;
+    found.push(slot);
+    total += bytes;
+  }
+  return found.length > 0 ? `the journals of ${found.join(', ')} hold ${formatBytes(total)}` : 'no journal yet';
 }
 
 /** The nearest existing ancestor of a path that does not exist, or undefined at the root. */
