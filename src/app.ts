@@ -20,6 +20,7 @@ import { StatusService } from './status/status-service.js';
 import { SummaryLog } from './status/summary-log.js';
 import { ThroughputSampler } from './status/throughput.js';
 import { daysUntilExpiry, readCertificate } from './tls/certificates.js';
+import { errorMessage } from './error-message.js';
 
 export class App {
   readonly metrics = new Metrics();
@@ -149,7 +150,7 @@ export class App {
         this.metrics.certificateExpiryDays.set({ certificate: name }, days);
         if (days < 30) this.log.warn({ certificate: name, file, days }, 'certificate expires soon');
       } catch (err) {
-        this.log.warn({ certificate: name, file, err: err instanceof Error ? err.message : String(err) }, 'cannot read certificate');
+        this.log.warn({ certificate: name, file, err: errorMessage(err) }, 'cannot read certificate');
       }
     }
   }

@@ -9,6 +9,7 @@ import { createBridgeUser } from './db/create-user.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { createLogger } from './logger.js';
+import { errorMessage } from './error-message.js';
 
 const EXIT_CONFIG = 2;
 
@@ -22,7 +23,7 @@ async function start(): Promise<number> {
     process.exit(1);
   });
   process.on('unhandledRejection', (reason) => {
-    log.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled promise rejection');
+    log.error({ err: errorMessage(reason) }, 'unhandled promise rejection');
   });
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
@@ -30,7 +31,7 @@ async function start(): Promise<number> {
       app.stop().then(
         () => resolve(0),
         (err: unknown) => {
-          log.error({ err: err instanceof Error ? err.message : String(err) }, 'error while stopping');
+          log.error({ err: errorMessage(err) }, 'error while stopping');
           resolve(1);
         },
       );
@@ -42,7 +43,7 @@ async function start(): Promise<number> {
     await app.start();
   } catch (err) {
     // Part of the bridge may be running already (e.g. the HTTP port is taken): stop it all.
-    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start failed; stopping');
+    log.fatal({ err: errorMessage(err) }, 'start failed; stopping');
     await app.stop().catch(() => undefined);
     return 1;
   }
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
       process.exitCode = EXIT_CONFIG;
       return;
     }
-    process.stderr.write(`parc-bridge ${name} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`parc-bridge ${name} failed: ${errorMessage(err)}\n`);
     process.exitCode = 1;
   }
 }

@@ -9,6 +9,7 @@ import { fr } from './messages-fr.js';
 import { normaliseMac, parseNumero, parseTopic } from './topic.js';
 import type { Catalog, ControllerEvent, Decoded, ErrorRow, ErrorType, JournalEntry, MesureRow } from './types.js';
 import { boundedValeur, escapeBinary } from './valeur.js';
+import { errorMessage } from '../error-message.js';
 
 export interface DecodeOptions {
   maxPayloadBytes: number;
@@ -202,7 +203,7 @@ export function decodeEntry(entry: JournalEntry, catalog: Catalog, opts: DecodeO
     return result;
   } catch (err) {
     const fallback = new Result(entry);
-    const detail = err instanceof Error ? err.message : String(err);
+    const detail = errorMessage(err);
     return fallback.error('UNEXPECTED_ERROR', fr.unexpected(entry.topic, detail), escapeBinary(entry.payload));
   }
 }

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { errorMessage } from '../error-message.js';
 
 export interface Readiness {
   mqtt: boolean;
@@ -36,7 +37,7 @@ export class HttpServer {
   async start(): Promise<number> {
     const server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        this.log.error({ err: err instanceof Error ? err.message : String(err), url: req.url }, 'http handler failed');
+        this.log.error({ err: errorMessage(err), url: req.url }, 'http handler failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
         else res.end();
       });

@@ -17,6 +17,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { connectionOptions } from './tls-options.js';
 import { subscriptions, topicKind, type TopicKind } from './topics.js';
+import { errorMessage } from '../error-message.js';
 
 const MAX_RECONNECT_DELAY_MS = 60_000;
 /** Receiving resumes once the journal is back under this share of its budget. */
@@ -143,7 +144,7 @@ export class MqttSource {
       );
     } catch (err) {
       // Nothing of the group is stored nor acknowledged: the broker sends it again later.
-      this.log.error({ err: err instanceof Error ? err.message : String(err), messages: group.length }, 'cannot write the local journal');
+      this.log.error({ err: errorMessage(err), messages: group.length }, 'cannot write the local journal');
       this.pause('journal-error');
       return;
     }
@@ -190,7 +191,7 @@ export class MqttSource {
       this.metrics.mqttConnected.set(1);
       this.log.info({ topics: granted.map((g) => g.topic) }, 'subscribed');
     } catch (err) {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'subscribe failed; retrying on reconnect');
+      this.log.warn({ err: errorMessage(err) }, 'subscribe failed; retrying on reconnect');
     }
   }
 
@@ -230,7 +231,7 @@ export class MqttSource {
       try {
         this.journal.appendEvent('mqtt_disconnect', `${reason} ; pont ${this.cfg.clientId}`);
       } catch (err) {
-        this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'the local journal could not record the disconnection');
+        this.log.error({ err: errorMessage(err) }, 'the local journal could not record the disconnection');
       }
     }
     this.lastError = undefined;

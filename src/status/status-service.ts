@@ -9,7 +9,8 @@ import type { Readiness } from '../http/server.js';
 import type { JournalState, Metrics } from '../metrics.js';
 import type { Connection, Pool } from '../db/pool.js';
 import { formatDateTime } from '../time.js';
-import { counterTotal, type ThroughputSample, type ThroughputSampler } from './throughput.js';
+import { counterTotal } from './counter-values.js';
+import type { ThroughputSample, ThroughputSampler } from './throughput.js';
 
 export const ERRORS_SHOWN = 20;
 export const VALEUR_SHOWN_CHARS = 200;

@@ -5,23 +5,10 @@
 import type { Logger } from '../logger.js';
 import type { JournalState, Metrics } from '../metrics.js';
 import type { Readiness } from '../http/server.js';
+import { counterByLabel } from './counter-values.js';
 
+/** A counter's values by label value. */
 type Totals = Map<string, number>;
-
-/** What is read of a prom-client counter: its values, by the value of its one label. */
-interface LabelledCounter {
-  get(): Promise<{ values: ReadonlyArray<{ value: number; labels: Partial<Record<string, string | number>> }> }>;
-}
-
-async function byLabel(counter: LabelledCounter, label: string): Promise<Totals> {
-  const { values } = await counter.get();
-  const totals: Totals = new Map();
-  for (const v of values) {
-    const key = String(v.labels[label] ?? '');
-    totals.set(key, (totals.get(key) ?? 0) + v.value);
-  }
-  return totals;
-}
 
 function sum(totals: Totals): number {
   let n = 0;
@@ -62,9 +49,9 @@ export class SummaryLog {
 
   private async read() {
     const [received, written, errors] = await Promise.all([
-      byLabel(this.metrics.messagesReceived, 'kind'),
-      byLabel(this.metrics.rowsWritten, 'table'),
-      byLabel(this.metrics.errors, 'type'),
+      counterByLabel(this.metrics.messagesReceived, 'kind'),
+      counterByLabel(this.metrics.rowsWritten, 'table'),
+      counterByLabel(this.metrics.errors, 'type'),
     ]);
     return { at: Date.now(), received, written, errors };
   }

@@ -3,16 +3,7 @@
  * messages were received and how many rows were written since the previous sample. The
  * counters are the Prometheus ones, so the page and `/metrics` can never disagree.
  */
-/** What the sampler needs of a prom-client counter (any labels). */
-export interface CounterLike {
-  get(): Promise<{ values: ReadonlyArray<{ value: number }> }>;
-}
-
-/** Sum of a counter over all its label values. */
-export async function counterTotal(counter: CounterLike): Promise<number> {
-  const { values } = await counter.get();
-  return values.reduce((sum, v) => sum + v.value, 0);
-}
+import { counterTotal, type CounterLike } from './counter-values.js';
 
 export interface ThroughputSample {
   /** End of the window, epoch ms. */

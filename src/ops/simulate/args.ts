@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { errorMessage } from '../../error-message.js';
 
 /** Command line and environment of `simulate`, validated into one object or a list of problems. */
 
@@ -111,7 +112,7 @@ export function parseSimulateArgs(args: string[], env: Record<string, string | u
     }));
   } catch (err) {
     // parseArgs words its errors well ("Unknown option '--foo'"); keep them.
-    return { help: false, errors: [err instanceof Error ? err.message : String(err)] };
+    return { help: false, errors: [errorMessage(err)] };
   }
   if (values.help) return { help: true };
 
