@@ -26,6 +26,9 @@ const seconds = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
 
+/** Where the container mounts the bridge's certificates (docker-compose.yml). */
+const CERTIFICATE_DEFAULTS = { MQTT_CA_FILE: '/certs/ca.crt', MQTT_CERT_FILE: '/certs/client.crt', MQTT_KEY_FILE: '/certs/client.key' };
+
 const boolean = z
   .string()
   .trim()
@@ -80,9 +83,9 @@ const bridgeShape = {
   MQTT_PASSWORD: optional,
   MQTT_RETRY_DELAY: seconds(0.1, 60).default(5),
   MQTT_TLS: boolean.default(true),
-  MQTT_CA_FILE: nonEmpty.default('/certs/ca.crt'),
-  MQTT_CERT_FILE: nonEmpty.default('/certs/client.crt'),
-  MQTT_KEY_FILE: nonEmpty.default('/certs/client.key'),
+  MQTT_CA_FILE: nonEmpty.default(CERTIFICATE_DEFAULTS.MQTT_CA_FILE),
+  MQTT_CERT_FILE: nonEmpty.default(CERTIFICATE_DEFAULTS.MQTT_CERT_FILE),
+  MQTT_KEY_FILE: nonEmpty.default(CERTIFICATE_DEFAULTS.MQTT_KEY_FILE),
   MQTT_CLIENT_ID: nonEmpty.default('mqtt-bridge'),
   MQTT_SHARED_GROUP: z
     .string()
@@ -199,10 +202,9 @@ function clientId(template: string): string {
 
 /** Certificate files are checked even when other values are wrong, so that one run lists all. */
 function unreadableFiles(env: Env): string[] {
-  if (/^(false|0|no)$/i.test(env.MQTT_TLS?.trim() ?? '')) return [];
+  if (boolean.safeParse(env.MQTT_TLS ?? 'true').data === false) return [];
   const problems: string[] = [];
-  const defaults = { MQTT_CA_FILE: '/certs/ca.crt', MQTT_CERT_FILE: '/certs/client.crt', MQTT_KEY_FILE: '/certs/client.key' };
-  for (const [name, fallback] of Object.entries(defaults)) {
+  for (const [name, fallback] of Object.entries(CERTIFICATE_DEFAULTS)) {
     const file = env[name] || fallback;
     try {
       accessSync(file, constants.R_OK);
