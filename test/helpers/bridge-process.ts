@@ -3,16 +3,15 @@
  * the environment, stopped with real signals.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { atExit, tempDir } from './cleanup.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 
 const running = new Set<ChildProcess>();
-process.on('exit', () => {
+atExit(() => {
   for (const child of running) child.kill('SIGKILL');
 });
 
@@ -33,7 +32,7 @@ export interface BridgeProcess {
 }
 
 export function newDataDir(): string {
-  return mkdtempSync(join(tmpdir(), 'parc-bridge-data-'));
+  return tempDir('parc-bridge-data-');
 }
 
 /** Starts the bridge with `env` on top of a clean environment (PATH, TZ) and a fresh HTTP port. */

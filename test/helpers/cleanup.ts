@@ -3,6 +3,10 @@
  * SIGTERM with which Vitest stops its worker processes (that one skips 'exit' handlers, which
  * would leave brokers running and temporary directories behind).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 const tasks: Array<() => void> = [];
 let installed = false;
 
@@ -33,4 +37,11 @@ function install(): void {
 export function atExit(task: () => void): void {
   install();
   tasks.push(task);
+}
+
+/** A new temporary directory, removed when the test process ends. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  atExit(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }

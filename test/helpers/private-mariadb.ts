@@ -7,12 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
+import { atExit } from './cleanup.js';
 import type { DbServer } from './database.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
 const running = new Set<ChildProcess>();
-process.on('exit', () => {
+atExit(() => {
   for (const child of running) child.kill('SIGKILL');
 });
 
@@ -86,7 +87,10 @@ export class PrivateMariadb {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill(signal);
+    // A shutdown that hangs must not hang the test run.
+    const forced = setTimeout(() => child.kill('SIGKILL'), 30_000);
     await exited;
+    clearTimeout(forced);
     this.child = undefined;
   }
 

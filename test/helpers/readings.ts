@@ -49,16 +49,22 @@ export async function checkDelivery(db: TestDatabase, sent: Map<number, number>)
   return { expected, rows, lost, duplicated };
 }
 
-/** Waits until `mesure` holds at least every reading of `sent`, then says what it holds. */
+/**
+ * Waits until `mesure` holds at least every reading of `sent` and its count has stopped moving
+ * (so that duplicates written by a late replay are seen too), then says what it holds.
+ */
 export function waitForDelivery(db: TestDatabase, sent: Map<number, number>, timeoutMs = 120_000): Promise<Delivery> {
+  let previous: Delivery | undefined;
   return waitFor(
-    'every reading in mesure',
+    'every reading in mesure, and no more rows coming',
     async () => {
       const d = await checkDelivery(db, sent);
-      return d.rows >= d.expected ? d : undefined;
+      const settled = previous !== undefined && previous.rows === d.rows && d.rows >= d.expected;
+      previous = d;
+      return settled ? d : undefined;
     },
     timeoutMs,
-    500,
+    1_000,
   );
 }
 

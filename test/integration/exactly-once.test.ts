@@ -3,9 +3,7 @@
  * from the local journal: the journal file is copied before the drain writes it, and the copy
  * is started again as if the process had died right after COMMIT.
  */
-import { cpSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogCache } from '../../src/db/catalog.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
@@ -18,6 +16,7 @@ import { ErrorRateLimiter } from '../../src/pipeline/error-rate-limiter.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { checkDelivery, readingPayload } from '../helpers/readings.js';
 import { waitFor } from '../helpers/wait.js';
+import { tempDir } from '../helpers/cleanup.js';
 
 let db: TestDatabase;
 let pool: Pool;
@@ -52,8 +51,8 @@ function append(journal: Journal, bac: number, from: number, to: number): void {
 
 describe('exactly once', () => {
   it('a restart after COMMIT but before the journal removal writes nothing twice', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'eo-journal-'));
-    const crashCopy = mkdtempSync(join(tmpdir(), 'eo-journal-copy-'));
+    const dir = tempDir('eo-journal-');
+    const crashCopy = tempDir('eo-journal-copy-');
     let journal = new Journal(dir);
     append(journal, 1, 0, 100);
     journal.close();
@@ -79,7 +78,7 @@ describe('exactly once', () => {
   });
 
   it('a new journal (lost volume) is not mistaken for the old one: its entries are written', async () => {
-    const journal = new Journal(mkdtempSync(join(tmpdir(), 'eo-journal-new-')));
+    const journal = new Journal(tempDir('eo-journal-new-'));
     append(journal, 2, 0, 20); // seqs 1..20, below the position the old journal reached
     const drain = drainFor(journal, 'eo-bridge');
     await waitFor('drained', () => journal.backlogSize().entries === 0);

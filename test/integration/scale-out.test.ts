@@ -68,7 +68,11 @@ it('spreads the readings over three instances, survives losing one, writes every
   for (const n of spread) expect(n).toBeGreaterThan(0);
 
   await waitFor('controller state of the last event', async () => (await controller(mac))?.ip === '10.7.0.99');
-  await sleep(2_000); // let the restarted instance replay what the broker kept for it
+  // The restarted instance has replayed what the broker kept for it: every journal is empty.
+  await waitFor('every journal written', async () => {
+    const backlogs = await Promise.all(bridges.map((b) => metricValue(b, 'parc_bridge_journal_backlog_entries')));
+    return backlogs.every((n) => n === 0);
+  });
   expect(await controller(mac)).toEqual({ ip: '10.7.0.99', status: 1 });
   expect(await stack.db.count('error', "type_erreur = 'INVALID_VALUE' AND message LIKE ?", [`%${mac}%`])).toBe(1);
 });

@@ -15,31 +15,36 @@ import { createStack, type Stack } from '../../helpers/stack.js';
 import { sleep } from '../../helpers/wait.js';
 
 let stack: Stack;
-const dataDir = mkdtempSync(join(tmpdir(), 'parc-bridge-small-disk-'));
+let dataDir: string;
+let mounted = false;
 const mountTmpfs = (options: string) => execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dataDir], { stdio: 'pipe' });
+const unmount = () => {
+  if (mounted) execFileSync('umount', ['-l', dataDir]);
+  mounted = false;
+};
 
 /** Mounting needs root (CI and the dev machine have it); elsewhere the test says it cannot run. */
-const mounted = (() => {
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'parc-bridge-small-disk-'));
   atExit(() => rmSync(dataDir, { recursive: true, force: true })); // runs last
   try {
     mountTmpfs('size=1m');
-    atExit(() => execFileSync('umount', ['-l', dataDir]));
-    return true;
+    mounted = true;
+    atExit(unmount); // if the worker is killed before afterAll
   } catch (err) {
     console.warn(`disk-full test skipped: cannot mount a tmpfs here (${String(err).split('\n')[0]})`);
-    return false;
+    return;
   }
-})();
-
-beforeAll(async () => {
-  if (mounted) stack = await createStack();
+  stack = await createStack();
 });
 
 afterAll(async () => {
-  await stack?.close();
+  if (mounted) await stack?.close();
+  unmount();
 });
 
-it.skipIf(!mounted)('pauses when the disk is full and resumes without loss when space is back', async () => {
+it('pauses when the disk is full and resumes without loss when space is back', async (ctx) => {
+  if (!mounted) return ctx.skip();
   const bridge = await stack.startBridge({ DATA_DIR: dataDir, DB_RETRY_DELAY: '0.5' });
   const devices = await Promise.all([1, 2, 3, 4].map((n) => stack.device(`24:6F:28:00:07:0${n}`)));
   const stream = new SteadyStream(devices, 5).start(); // 800 msg/s: the journal's log outgrows 1 MiB

@@ -44,7 +44,8 @@ it('reports a backlog of payloads full of unknown keys without running out of me
   await waitFor('the valid readings behind the bad ones', async () => (await stack.db.count('mesure')) === GOOD_MESSAGES * 3, 120_000, 500);
 
   const suppressed = await metricValue(bridge, 'parc_bridge_errors_suppressed_total', 'type="UNKNOWN_SENSOR"');
-  const written = await stack.db.count('error', "type_erreur = 'UNKNOWN_SENSOR'");
+  // Rows for single keys; the summary row may already be there if the machine is slow.
+  const written = await stack.db.count('error', "type_erreur = 'UNKNOWN_SENSOR' AND message NOT LIKE '%limitation du débit%'");
   console.log('unknown-key flood:', { written, suppressed });
   expect(bridge.child.exitCode).toBeNull();
   expect(written + suppressed).toBe(POISON_MESSAGES * KEYS_PER_MESSAGE);
