@@ -11,7 +11,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { atExit } from './cleanup.js';
-import { MOSQUITTO_DIR, tempDir, type CertPair, type Pki } from './pki.js';
+import { tempDir } from './cleanup.js';
+import { MOSQUITTO_DIR, type CertPair, type Pki } from './pki.js';
 
 export interface Broker {
   host: string;

@@ -39,9 +39,9 @@ export function atExit(task: () => void): void {
   tasks.push(task);
 }
 
-/** A new temporary directory, removed when the test process ends. */
+/** A new temporary directory, removed when the test process ends (unless KEEP_TEST_FILES is set). */
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  atExit(() => rmSync(dir, { recursive: true, force: true }));
+  if (!process.env.KEEP_TEST_FILES) atExit(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

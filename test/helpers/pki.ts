@@ -4,12 +4,11 @@
  * refuse: one from another CA, one expired but signed by the real CA.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { atExit } from './cleanup.js';
+import { tempDir } from './cleanup.js';
 
 export interface CertPair {
   certFile: string;
@@ -40,12 +39,6 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MOSQUITTO_DIR = path.join(REPO_ROOT, 'mosquitto');
 
 /** A temporary directory removed when the test process ends (kept if KEEP_TEST_FILES is set). */
-export async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  if (!process.env.KEEP_TEST_FILES) atExit(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
@@ -85,7 +78,7 @@ export function clientPaths(dir: string, name: string): CertPair & { caFile: str
 }
 
 export async function makePki(opts: { dir?: string; serverNames?: string[] } = {}): Promise<Pki> {
-  const dir = opts.dir ?? (await tempDir('parc-pki-'));
+  const dir = opts.dir ?? (tempDir('parc-pki-'));
   const env = { PKI_DIR: dir };
   await mustRun('server-certs.sh', ['127.0.0.1', 'localhost', ...(opts.serverNames ?? [])], env);
   const bridge = { certFile: path.join(dir, 'client-certs', 'client.crt'), keyFile: path.join(dir, 'client-certs', 'client.key') };

@@ -8,9 +8,11 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, newDataDir } from '../helpers/bridge-process.js';
-import { startBroker, type Broker } from '../helpers/broker.js';
+import { startBroker, waitForLog, type Broker } from '../helpers/broker.js';
 import { createTestDatabase, LOCAL_MARIADB } from '../helpers/database.js';
-import { makeExpiredCert, makeForeignCert, runScript, tempDir, type Pki } from '../helpers/pki.js';
+import { tempDir } from '../helpers/cleanup.js';
+import { makeExpiredCert, makeForeignCert, runScript, type Pki } from '../helpers/pki.js';
+import { metricValue } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
 import { createStack, type Stack } from '../helpers/stack.js';
 
@@ -85,9 +87,13 @@ describe('doctor on a good setup', () => {
     const result = doctor(env({ DATA_DIR: bridge.dataDir }));
     expect(result.code, result.out).toBe(0);
     expect(line(result, 'DATA_DIR')).toMatch(/^✔ .*journal\.sqlite holds \d/);
-    expect(line(result, 'MQTT CONNECT')).toContain(`${stack.bridgeEnv().MQTT_CLIENT_ID}-doctor`);
-    // Same client id would make Mosquitto close the bridge's connection ("already connected").
+    const doctorId = `${stack.bridgeEnv().MQTT_CLIENT_ID}-doctor`;
+    expect(line(result, 'MQTT CONNECT')).toContain(doctorId);
+    // Same client id would make Mosquitto close the bridge's connection ("already connected"):
+    // read the broker's log once it has logged the doctor's visit.
+    await waitForLog(stack.broker, new RegExp(`as ${doctorId}`));
     expect(stack.broker.log()).not.toMatch(/already connected/);
+    expect(await metricValue(bridge, 'parc_bridge_mqtt_reconnects_total')).toBe(0);
     expect((await bridge.get('/readyz')).status).toBe(200);
     await bridge.stop();
   });

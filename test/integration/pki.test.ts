@@ -14,10 +14,10 @@ import {
   makeForeignCert,
   makePki,
   runScript,
-  tempDir,
   type CertPair,
   type Pki,
 } from '../helpers/pki.js';
+import { tempDir } from '../helpers/cleanup.js';
 
 const MAC = 'A4:CF:12:34:56:78';
 const LAN_IP = '192.168.42.10';
