@@ -3,49 +3,37 @@
  * lost, nothing is doubled, and readings received during the outage keep their receipt time.
  */
 import type { RowDataPacket } from 'mysql2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivateMariadb } from '../helpers/private-mariadb.js';
+import { describe, expect, it } from 'vitest';
 import { SteadyStream, waitForDelivery } from '../helpers/readings.js';
-import { createStack, type Stack } from '../helpers/stack.js';
+import { stackOnPrivateMariadb } from '../helpers/outage-stack.js';
 import { zonedToEpoch } from '../helpers/time.js';
 import { sleep } from '../helpers/wait.js';
 
-let mariadb: PrivateMariadb;
-let stack: Stack;
-
-beforeAll(async () => {
-  mariadb = await PrivateMariadb.create();
-  stack = await createStack({ dbServer: mariadb.server });
-});
-
-afterAll(async () => {
-  await stack?.close();
-  await mariadb?.destroy();
-});
+const setup = stackOnPrivateMariadb();
 
 describe('database outage', () => {
   it('keeps receiving, then writes everything in order with the receipt times', async () => {
-    const bridge = await stack.startBridge({ DB_RETRY_DELAY: '2', LOG_LEVEL: 'DEBUG' });
-    const devices = await Promise.all([1, 2, 3].map((n) => stack.device(`24:6F:28:00:00:0${n}`)));
+    const bridge = await setup.stack.startBridge({ DB_RETRY_DELAY: '2', LOG_LEVEL: 'DEBUG' });
+    const devices = await Promise.all([1, 2, 3].map((n) => setup.stack.device(`24:6F:28:00:00:0${n}`)));
     const stream = new SteadyStream(devices, 100).start();
 
     await sleep(3_000);
     const stopRequested = Date.now();
-    await mariadb.stop();
+    await setup.mariadb.stop();
     const outageStart = Date.now();
     await sleep(8_000);
-    await mariadb.start();
+    await setup.mariadb.start();
     const outageEnd = Date.now();
     await sleep(3_000);
     const sent = await stream.stop();
 
-    const delivery = await waitForDelivery(stack.db, sent, 60_000);
+    const delivery = await waitForDelivery(setup.stack.db, sent, 60_000);
     console.log('db outage:', { ...delivery, outageSeconds: (outageEnd - outageStart) / 1000 });
     expect(delivery.lost).toBe(0);
     expect(delivery.duplicated).toBe(0);
 
     // Receipt times, not write times: readings sent during the outage are dated when sent.
-    const rows = await stack.db.query<RowDataPacket[]>(
+    const rows = await setup.stack.db.query<RowDataPacket[]>(
       'SELECT b.numero AS bac, ROUND(m.value * 100) AS i, m.mesure_a FROM mesure m JOIN bac b ON b.id_bac = m.bac',
     );
     let duringOutage = 0;
@@ -57,7 +45,7 @@ describe('database outage', () => {
     }
     expect(duringOutage).toBeGreaterThan(100);
 
-    const dbErrors = await stack.db.query<RowDataPacket[]>("SELECT message FROM error WHERE type_erreur = 'DB_ERROR'");
+    const dbErrors = await setup.stack.db.query<RowDataPacket[]>("SELECT message FROM error WHERE type_erreur = 'DB_ERROR'");
     expect(dbErrors).toHaveLength(1);
     expect(dbErrors[0]!.message).toMatch(/Base de données indisponible/);
     // Retried every DB_RETRY_DELAY (2 s) while the server was going, away and coming back, not

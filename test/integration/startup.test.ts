@@ -7,8 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/bridge-process.js';
-import { PrivateMariadb } from '../helpers/private-mariadb.js';
 import { SteadyStream, waitForDelivery } from '../helpers/readings.js';
+import { stackOnPrivateMariadb } from '../helpers/outage-stack.js';
 import { createStack, type Stack } from '../helpers/stack.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -18,39 +18,28 @@ function healthcheck(httpPort: number): number | null {
 }
 
 describe('database not up yet', () => {
-  let mariadb: PrivateMariadb;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    mariadb = await PrivateMariadb.create();
-    stack = await createStack({ dbServer: mariadb.server });
-  });
-
-  afterAll(async () => {
-    await stack?.close();
-    await mariadb?.destroy();
-  });
+  const setup = stackOnPrivateMariadb();
 
   it('receives meanwhile, is not ready, and writes everything once the database starts', async () => {
-    await mariadb.stop();
-    const bridge = await stack.startBridge({ DB_RETRY_DELAY: '0.5' }, { waitReady: false });
+    await setup.mariadb.stop();
+    const bridge = await setup.stack.startBridge({ DB_RETRY_DELAY: '0.5' }, { waitReady: false });
     await waitFor('/healthz', async () => (await bridge.get('/healthz').catch(() => undefined))?.status === 200);
-    const devices = await Promise.all([1, 2].map((n) => stack.device(`24:6F:28:00:08:0${n}`)));
+    const devices = await Promise.all([1, 2].map((n) => setup.stack.device(`24:6F:28:00:08:0${n}`)));
     const stream = new SteadyStream(devices, 50).start();
 
     await sleep(2_000);
     expect((await bridge.get('/readyz')).status).toBe(503);
     expect(healthcheck(bridge.httpPort)).toBe(1);
 
-    await mariadb.start();
+    await setup.mariadb.start();
     await bridge.waitReady(60_000);
     expect(healthcheck(bridge.httpPort)).toBe(0);
     const sent = await stream.stop();
-    const delivery = await waitForDelivery(stack.db, sent, 60_000);
+    const delivery = await waitForDelivery(setup.stack.db, sent, 60_000);
     console.log('database started after the bridge:', delivery);
     expect(delivery.lost).toBe(0);
     expect(delivery.duplicated).toBe(0);
-    expect(await stack.db.count('error', "type_erreur = 'DB_ERROR'")).toBe(1);
+    expect(await setup.stack.db.count('error', "type_erreur = 'DB_ERROR'")).toBe(1);
   });
 });
 

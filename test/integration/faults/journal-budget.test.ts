@@ -3,33 +3,21 @@
  * acknowledging (the broker keeps the messages), says so in logs, metrics and /readyz, and
  * resumes without loss once the database is back.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { metricValue } from '../../helpers/metrics.js';
-import { PrivateMariadb } from '../../helpers/private-mariadb.js';
 import { SteadyStream, waitForDelivery } from '../../helpers/readings.js';
-import { createStack, type Stack } from '../../helpers/stack.js';
+import { stackOnPrivateMariadb } from '../../helpers/outage-stack.js';
 import { sleep } from '../../helpers/wait.js';
 
-let mariadb: PrivateMariadb;
-let stack: Stack;
-
-beforeAll(async () => {
-  mariadb = await PrivateMariadb.create();
-  stack = await createStack({ dbServer: mariadb.server });
-});
-
-afterAll(async () => {
-  await stack?.close();
-  await mariadb?.destroy();
-});
+const setup = stackOnPrivateMariadb();
 
 it('pauses at the budget and resumes without loss', async () => {
-  const bridge = await stack.startBridge({ JOURNAL_MAX_BYTES: String(64 * 1024), DB_RETRY_DELAY: '0.5' });
-  const devices = await Promise.all([1, 2, 3, 4].map((n) => stack.device(`24:6F:28:00:06:0${n}`)));
+  const bridge = await setup.stack.startBridge({ JOURNAL_MAX_BYTES: String(64 * 1024), DB_RETRY_DELAY: '0.5' });
+  const devices = await Promise.all([1, 2, 3, 4].map((n) => setup.stack.device(`24:6F:28:00:06:0${n}`)));
   const stream = new SteadyStream(devices, 10).start(); // 400 msg/s: ~100 bytes each
 
   await sleep(1_000);
-  await mariadb.kill();
+  await setup.mariadb.kill();
   await bridge.waitForLog(/pausing: no longer acknowledging/, 30_000);
   expect(await metricValue(bridge, 'parc_bridge_journal_full')).toBe(1);
   const readyz = await bridge.get('/readyz');
@@ -39,12 +27,12 @@ it('pauses at the budget and resumes without loss', async () => {
   expect(bytesWhilePaused).toBeLessThanOrEqual(64 * 1024 + 1024);
 
   await sleep(3_000); // the broker queues meanwhile
-  await mariadb.start();
+  await setup.mariadb.start();
   await bridge.waitForLog(/resuming: the journal has room again/, 60_000);
   await sleep(2_000);
   const sent = await stream.stop();
 
-  const delivery = await waitForDelivery(stack.db, sent, 120_000);
+  const delivery = await waitForDelivery(setup.stack.db, sent, 120_000);
   console.log('journal budget:', { ...delivery, bytesWhilePaused });
   expect(delivery.lost).toBe(0);
   expect(delivery.duplicated).toBe(0);
