@@ -11,6 +11,7 @@ import type { CatalogCache } from '../db/catalog.js';
 import { describeDbError } from '../db/errors.js';
 import type { Connection, Pool } from '../db/pool.js';
 import { decodeEntry, type DecodeOptions } from '../decode/decode-entry.js';
+import { errorMessage } from '../error-message.js';
 import type { ControllerEvent, Decoded, ErrorRow, ErrorType, JournalEntry, MesureRow } from '../decode/types.js';
 import type { Logger } from '../logger.js';
 import type { DrainJournal, DrainObserver } from './drain-ports.js';
@@ -282,7 +283,7 @@ export class Drain {
       try {
         this.journal.appendEvent('db_error', `${detail} ; pont ${this.opts.clientId}`);
       } catch (journalErr) {
-        this.log.error({ err: describeDbError(journalErr) }, 'the local journal could not record the outage');
+        this.log.error({ err: errorMessage(journalErr) }, 'the local journal could not record the outage');
       }
       this.catalog.invalidate();
       this.log.warn({ err: detail, committedSeq: this.committedSeq }, 'database unavailable; entries stay in the journal and are retried');
