@@ -265,6 +265,11 @@ export class Journal {
     return { ...this.backlog };
   }
 
+  /** True for a failure of the journal itself (disk full, I/O error), not of its caller. */
+  isOwnFailure(err: unknown): boolean {
+    return err instanceof Database.SqliteError;
+  }
+
   /** Receipt time of the oldest entry not yet committed, or undefined when empty. */
   oldestReceivedAt(): number | undefined {
     return this.oldest.get()?.received_at;

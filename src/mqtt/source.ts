@@ -51,8 +51,8 @@ export class MqttSource {
   private up = false;
   private closingOnPurpose = false;
   private lastError: string | undefined;
-  private pausedSince: number | undefined;
-  private pauseReason: PauseReason | undefined;
+  /** Set while nothing is acknowledged. */
+  private pausing: { since: number; reason: PauseReason } | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private group: Pending[] = [];
@@ -76,11 +76,11 @@ export class MqttSource {
 
   /** True while nothing is acknowledged: the journal is over its budget or cannot be written. */
   get paused(): boolean {
-    return this.pausedSince !== undefined;
+    return this.pausing !== undefined;
   }
 
   get overBudget(): boolean {
-    return this.pauseReason === 'budget';
+    return this.pausing?.reason === 'budget';
   }
 
   start(): void {
@@ -241,8 +241,7 @@ export class MqttSource {
   private pause(reason: PauseReason): void {
     if (this.paused || this.stopping) return;
     // Set first: the group committed below may fail and ask for a pause again.
-    this.pausedSince = Date.now();
-    this.pauseReason = reason;
+    this.pausing = { since: Date.now(), reason };
     this.commitGroup();
     this.log.warn({ reason: PAUSE_REASONS[reason], backlog: this.journal.backlogSize(), budget: this.opts.journalMaxBytes }, 'pausing: no longer acknowledging messages');
     this.closingOnPurpose = true;
@@ -255,9 +254,8 @@ export class MqttSource {
   private resumeIfRoom(): void {
     if (this.journal.backlogSize().bytes >= this.opts.journalMaxBytes * RESUME_BELOW) return;
     clearInterval(this.resumeTimer);
-    this.log.info({ pausedForMs: Date.now() - this.pausedSince!, backlog: this.journal.backlogSize() }, 'resuming: the journal has room again');
-    this.pausedSince = undefined;
-    this.pauseReason = undefined;
+    this.log.info({ pausedForMs: Date.now() - this.pausing!.since, backlog: this.journal.backlogSize() }, 'resuming: the journal has room again');
+    this.pausing = undefined;
     this.client?.reconnect();
   }
 }

@@ -13,6 +13,8 @@ export interface DrainJournal {
   appendEvent(kind: Exclude<EntryKind, 'message'>, detail: string): void;
   /** Called whenever an entry is appended. */
   onAppend(listener: () => void): void;
+  /** True for a failure of the journal itself (disk full, I/O error), not of the database. */
+  isOwnFailure(err: unknown): boolean;
 }
 
 export interface BatchStats {

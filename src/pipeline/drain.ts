@@ -4,7 +4,6 @@
  * database failure never loses an entry, it only delays it.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import Database from 'better-sqlite3';
 import type { RowDataPacket } from 'mysql2';
 import { BatchWriter, type Batch } from '../db/batch-writer.js';
 import type { CatalogCache } from '../db/catalog.js';
@@ -269,8 +268,8 @@ export class Drain {
 
   /** A failed batch: the local journal's own failure (disk full, I/O) or the database's. */
   private failed(err: unknown): void {
-    if (err instanceof Database.SqliteError) {
-      this.log.error({ err: err.message, code: err.code }, 'the local journal failed; retrying');
+    if (this.journal.isOwnFailure(err)) {
+      this.log.error({ err: errorMessage(err), code: (err as { code?: unknown }).code }, 'the local journal failed; retrying');
       return;
     }
     this.databaseFailed(err);
