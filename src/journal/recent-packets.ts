@@ -14,21 +14,16 @@ export const REDELIVERY_WINDOW = 60_000;
 const PACKET_IDS = 65_536;
 export const DIGEST_BYTES = 20;
 
-export interface PacketMark {
-  seq: number;
-  digest: Buffer;
-}
-
 export class RecentPackets {
   private readonly seqs = new Float64Array(PACKET_IDS);
   private readonly digests = Buffer.alloc(PACKET_IDS * DIGEST_BYTES);
 
-  remember(packetId: number, mark: PacketMark): void {
-    this.seqs[packetId] = mark.seq;
-    mark.digest.copy(this.digests, packetId * DIGEST_BYTES, 0, DIGEST_BYTES);
+  remember(packetId: number, seq: number, digest: Buffer): void {
+    this.seqs[packetId] = seq;
+    digest.copy(this.digests, packetId * DIGEST_BYTES, 0, DIGEST_BYTES);
   }
 
-  /** True when a DUP packet is the message stored as entry `mark.seq` not long ago. */
+  /** True when a DUP packet is the message stored under the same id not long ago. */
   isRedelivery(packetId: number, digest: Buffer, lastSeq: number): boolean {
     const seq = this.seqs[packetId]!;
     if (seq === 0 || lastSeq - seq >= REDELIVERY_WINDOW) return false;

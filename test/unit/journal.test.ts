@@ -142,3 +142,54 @@ describe('Journal group append', () => {
     }
   });
 });
+
+describe('Journal in-memory tail', () => {
+  type Row = [number, string, number, string, string, number];
+  const view = (j: Journal): Row[][] =>
+    [0, 3, 6, 8, 10, 11].map((after) => j.read(after, 5, 100).map((e): Row => [e.seq, e.kind, e.receivedAt, e.topic, e.payload.toString(), e.size]));
+
+  it('reads what it holds in memory exactly as from disk, and counts the backlog the same', () => {
+    journal.close();
+    // Holds the last 4 entries only: reads and removals cross from disk to memory.
+    journal = new Journal(dir, 'full', { maxEntries: 4, maxBytes: 1 << 20 });
+    const topics = ['serre/1/bac/1', 'serre/é/bac/2', 'controleur/AA'];
+    for (let i = 1; i <= 10; i++) {
+      journal.appendMessage(msg({ packetId: i, topic: topics[i % 3], payload: Buffer.from('x'.repeat(i * 10)), receivedAt: i }), 60);
+    }
+    journal.appendEvent('db_error', 'panne', 11);
+    const live = view(journal);
+    journal.close();
+    journal = new Journal(dir); // a fresh process: everything comes from disk
+    expect(view(journal)).toEqual(live);
+    expect(live[0]!.map((r) => r[0])).toEqual([1, 2, 3, 4]); // stopped by the 100-byte budget
+    expect(live[2]![0]).toEqual([7, 'message', 7, 'serre/é/bac/2', 'x'.repeat(60), 70]);
+
+    const onDisk = journal.backlogSize();
+    journal.close();
+    journal = new Journal(dir, 'full', { maxEntries: 4, maxBytes: 1 << 20 });
+    journal.appendMessage(msg({ packetId: 12, topic: 'serre/é/bac/2', receivedAt: 12 }), 1024);
+    journal.removeUpTo(7); // measured on disk (memory holds only entry 12)
+    journal.removeUpTo(11);
+    journal.removeUpTo(12); // measured in memory
+    const afterRemovals = journal.backlogSize();
+    expect(afterRemovals.entries).toBe(0);
+    expect(afterRemovals.bytes).toBe(0);
+    expect(onDisk.entries).toBe(11);
+  });
+
+  it('serves a drain that keeps up from memory, and one that lags from disk, in order', () => {
+    journal.close();
+    journal = new Journal(dir, 'full', { maxEntries: 3, maxBytes: 1 << 20 });
+    for (let i = 1; i <= 8; i++) journal.appendMessage(msg({ packetId: i, receivedAt: i }), 1024);
+    const seqs: number[] = [];
+    let after = 0;
+    for (let batch = journal.read(after, 2); batch.length > 0; batch = journal.read(after, 2)) {
+      seqs.push(...batch.map((e) => e.seq));
+      after = batch[batch.length - 1]!.seq;
+      journal.removeUpTo(after);
+      if (after === 4) journal.appendMessage(msg({ packetId: 9, receivedAt: 9 }), 1024);
+    }
+    expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(journal.backlogSize()).toEqual({ entries: 0, bytes: 0 });
+  });
+});
