@@ -47,6 +47,18 @@ export interface WriteResult {
 type Row = unknown[];
 
 const mesureRow = (m: MesureRow): Row => [m.bac, m.capteur, m.value, formatDateTime(m.at)];
+/** The readings of a batch share a few seconds of receipt: each second is formatted once. */
+function mesureRows(mesures: MesureRow[]): Row[] {
+  let second = Number.NaN;
+  let at = '';
+  return mesures.map((m) => {
+    if (Math.floor(m.at / 1000) !== second) {
+      second = Math.floor(m.at / 1000);
+      at = formatDateTime(m.at);
+    }
+    return [m.bac, m.capteur, m.value, at];
+  });
+}
 const errorRow = (e: ErrorRow): Row => [e.type, truncate(e.message, MESSAGE_MAX_CHARS), e.valeur, formatDateTime(e.at)];
 
 const INSERT_MESURE = 'INSERT INTO mesure (bac, capteur, value, mesure_a) VALUES ?';
@@ -164,7 +176,7 @@ export class BatchWriter {
     const values: unknown[] = [];
     if (batch.mesures.length > 0) {
       statements.push(INSERT_MESURE);
-      values.push(batch.mesures.map(mesureRow));
+      values.push(mesureRows(batch.mesures));
     }
     if (errors.length > 0) {
       statements.push(INSERT_ERROR);

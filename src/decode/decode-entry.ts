@@ -58,7 +58,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The message's JSON object, or the INVALID_PAYLOAD row that says why there is none. */
-function payloadObject(entry: JournalEntry, text: string, result: Result, opts: DecodeOptions): string | undefined {
+function payloadObject(entry: JournalEntry, text: string, result: Result, opts: DecodeOptions): Record<string, unknown> | undefined {
   if (entry.size > opts.maxPayloadBytes) {
     result.error('INVALID_PAYLOAD', fr.tooLarge(entry.topic, entry.size, opts.maxPayloadBytes), boundedValeur(text));
     return undefined;
@@ -76,7 +76,7 @@ function payloadObject(entry: JournalEntry, text: string, result: Result, opts: 
     result.error('INVALID_PAYLOAD', fr.emptyObject(entry.topic), boundedValeur(text));
     return undefined;
   }
-  return text;
+  return parsed.value;
 }
 
 function clamp(value: number, min: number | null, max: number | null): number {
@@ -94,7 +94,8 @@ function decodeReadings(entry: JournalEntry, text: string, serre: string, bac: s
     result.error('BAC_NOT_FOUND', fr.bacNotFound(entry.topic, serre, bac), boundedValeur(text));
     return;
   }
-  if (payloadObject(entry, text, result, opts) === undefined) return;
+  const body = payloadObject(entry, text, result, opts);
+  if (body === undefined) return;
 
   const members = jsonMembers(text);
   const counts = new Map<string, number>();
@@ -114,7 +115,7 @@ function decodeReadings(entry: JournalEntry, text: string, serre: string, bac: s
       reported.add(key);
       continue;
     }
-    const value = JSON.parse(raw) as unknown;
+    const value = body[key]; // the key is not duplicated: JSON.parse read this very member
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       result.error('INVALID_VALUE', fr.notANumber(entry.topic, key, raw), boundedValeur(raw));
       continue;
@@ -138,8 +139,8 @@ function rawMember(text: string, key: string): string {
 }
 
 function decodeController(entry: JournalEntry, text: string, macLevel: string, result: Result, opts: DecodeOptions): void {
-  if (payloadObject(entry, text, result, opts) === undefined) return;
-  const body = JSON.parse(text) as Record<string, unknown>;
+  const body = payloadObject(entry, text, result, opts);
+  if (body === undefined) return;
   const missing = ['ip', 'status'].filter((field) => !Object.hasOwn(body, field));
   if (missing.length > 0) {
     result.error('INVALID_PAYLOAD', fr.missingControllerFields(entry.topic, missing), boundedValeur(text));
