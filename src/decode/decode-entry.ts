@@ -4,7 +4,7 @@
  * Checks run in the contract's order; the first failing check of a message ends it.
  */
 import { isIP } from 'node:net';
-import { jsonMembers } from './json-members.js';
+import { jsonMembers, type JsonMember } from './json-members.js';
 import { fr } from './messages-fr.js';
 import { normaliseMac, parseNumero, parseTopic } from './topic.js';
 import type { Catalog, ControllerEvent, Decoded, ErrorRow, ErrorType, JournalEntry, MesureRow } from './types.js';
@@ -85,6 +85,13 @@ function clamp(value: number, min: number | null, max: number | null): number {
   return value;
 }
 
+function repeatedKeys(members: JsonMember[]): Set<string> {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const { key } of members) (seen.has(key) ? repeated : seen).add(key);
+  return repeated;
+}
+
 function decodeReadings(entry: JournalEntry, text: string, serre: string, bac: string, catalog: Catalog, result: Result, opts: DecodeOptions): void {
   const serreNumero = parseNumero(serre);
   const bacNumero = parseNumero(bac);
@@ -98,8 +105,9 @@ function decodeReadings(entry: JournalEntry, text: string, serre: string, bac: s
   if (body === undefined) return;
 
   const members = jsonMembers(text);
-  const counts = new Map<string, number>();
-  for (const { key } of members) counts.set(key, (counts.get(key) ?? 0) + 1);
+  // JSON.parse keeps one value per key: as many keys as members means none is repeated, and
+  // the common case needs no bookkeeping.
+  const repeated = members.length === Object.keys(body).length ? undefined : repeatedKeys(members);
   const reported = new Set<string>();
 
   for (const { key, raw } of members) {
@@ -110,7 +118,7 @@ function decodeReadings(entry: JournalEntry, text: string, serre: string, bac: s
       reported.add(key);
       continue;
     }
-    if (counts.get(key)! > 1) {
+    if (repeated?.has(key)) {
       if (!reported.has(key)) result.error('INVALID_VALUE', fr.duplicateKey(entry.topic, key), boundedValeur(text));
       reported.add(key);
       continue;

@@ -290,6 +290,11 @@ export class Journal {
     return { ...this.backlog };
   }
 
+  /** The backlog's bytes alone: read for every message, without a copy. */
+  get backlogBytes(): number {
+    return this.backlog.bytes;
+  }
+
   /** True for a failure of the journal itself (disk full, I/O error), not of its caller. */
   isOwnFailure(err: unknown): boolean {
     return err instanceof Database.SqliteError;

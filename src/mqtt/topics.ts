@@ -4,7 +4,8 @@ export function subscriptions(sharedGroup: string): string[] {
   return [sharedGroup ? `$share/${sharedGroup}/${readings}` : readings, 'controleur/+', 'controleur/+/disconnect'];
 }
 
-export type TopicKind = 'bac' | 'controller' | 'disconnect' | 'other';
+export const TOPIC_KINDS = ['bac', 'controller', 'disconnect', 'other'] as const;
+export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 /** A cheap label for metrics (the decoder does the real parsing later). */
 export function topicKind(topic: string): TopicKind {
