@@ -19,6 +19,8 @@ import { DEFAULT_TAIL_LIMITS, Tail, type Measure, type TailLimits } from './tail
 
 export type JournalSync = 'normal' | 'full';
 
+const CHECKPOINT_BYTES = 8 * 1024 * 1024;
+
 /** Per-entry bookkeeping that SQLite stores besides topic and payload (rowid, times, index). */
 const ENTRY_OVERHEAD_BYTES = 64;
 
@@ -112,8 +114,10 @@ export class Journal {
       // pages append and read about a third cheaper than 1 KiB ones (applies to new files only).
       this.db.pragma('page_size = 4096');
       this.db.pragma('journal_mode = WAL');
-      // Checkpoints (which flush the WAL into the file) every ~8 MiB rather than every 1 MiB.
-      this.db.pragma('wal_autocheckpoint = 8192');
+      // Checkpoints (which flush the WAL into the file, stalling appends meanwhile) every 8 MiB
+      // rather than every 1 000 pages; an older journal may have another page size.
+      const pageSize = Number(this.db.pragma('page_size', { simple: true }));
+      this.db.pragma(`wal_autocheckpoint = ${Math.round(CHECKPOINT_BYTES / pageSize)}`);
       this.db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
       this.db.exec(SCHEMA);
     } catch (err) {
