@@ -29,6 +29,10 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     HTTP_PORT=8080
+# A heap sized for the bridge, whose memory is bounded by design: V8's defaults let it grow to
+# 180-230 MiB RSS at full speed, these keep it under 150 MiB at no measurable cost in rate
+# (README, Performance). The integration tests run the bridge with this same line.
+ENV NODE_OPTIONS="--max-old-space-size=80 --max-semi-space-size=4"
 WORKDIR /app
 # uid/gid 1001 own the bridge's client.key on the host (clients-certs.sh --bridge chowns it),
 # and the journal volume below.

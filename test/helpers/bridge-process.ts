@@ -3,12 +3,21 @@
  * the environment, stopped with real signals.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { atExit, tempDir } from './cleanup.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+
+/** The V8 settings the Docker image runs the bridge with: the tests run it the same way. */
+export const IMAGE_NODE_OPTIONS = (() => {
+  const dockerfile = readFileSync(resolve(import.meta.dirname, '../../Dockerfile'), 'utf8');
+  const options = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(dockerfile)?.[1];
+  if (options === undefined) throw new Error('the Dockerfile has no ENV NODE_OPTIONS="…" line');
+  return options;
+})();
 
 const running = new Set<ChildProcess>();
 atExit(() => {
@@ -35,7 +44,7 @@ export function newDataDir(): string {
   return tempDir('parc-bridge-data-');
 }
 
-/** Starts the bridge with `env` on top of a clean environment (PATH, TZ) and a fresh HTTP port. */
+/** Starts the bridge with `env` on top of a clean environment (PATH, TZ, the image's NODE_OPTIONS) and a fresh HTTP port. */
 export async function startBridge(env: Record<string, string>, opts: { waitReady?: boolean } = {}): Promise<BridgeProcess> {
   const httpPort = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort();
   const dataDir = env.DATA_DIR ?? newDataDir();
@@ -45,6 +54,7 @@ export async function startBridge(env: Record<string, string>, opts: { waitReady
     LOG_LEVEL: 'INFO',
     MQTT_RETRY_DELAY: '0.5',
     DB_RETRY_DELAY: '0.5',
+    NODE_OPTIONS: IMAGE_NODE_OPTIONS,
     ...env,
     HTTP_PORT: String(httpPort),
     DATA_DIR: dataDir,
