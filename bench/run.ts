@@ -120,6 +120,18 @@ async function mariadbPid(stack: Stack): Promise<number | undefined> {
 }
 
 /**
+ * Ends the persistent sessions of a finished phase's bridges: the broker would otherwise queue
+ * every later message for them, and its periodic save of those queues stalls later phases.
+ */
+async function endSessions(stack: Stack, clientIds: string[]): Promise<void> {
+  for (const clientId of clientIds) {
+    const client = deviceClient(stack.broker, { ...stack.pki.bridge, caFile: stack.pki.caFile }, { clientId, clean: true });
+    await waitFor(`session ${clientId} ended`, () => client.connected);
+    await client.endAsync();
+  }
+}
+
+/**
  * Waits until MariaDB has finished the previous phase's background work (purge, page flushing
  * after a TRUNCATE of hundreds of thousands of rows): otherwise the first phase after a heavy one
  * competes with it for the two cores and measures that instead of the bridge.
@@ -173,6 +185,7 @@ async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'f
     },
   };
   await Promise.all(bridges.map((b) => b.stop()));
+  await endSessions(stack, instances > 1 ? bridges.map((_, i) => `${id}-${i + 1}`) : [id]);
   return result;
 }
 
@@ -180,7 +193,8 @@ async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'f
 async function latency(stack: Stack, clients: MqttClient[]): Promise<{ p50: number; p99: number; max: number; peakRssMiB: number }> {
   await stack.db.query('TRUNCATE TABLE mesure');
   await settle(await mariadbPid(stack));
-  const bridge: BridgeProcess = await stack.startBridge({ LOG_LEVEL: 'WARNING', MQTT_CLIENT_ID: `bench-lat-${randomBytes(3).toString('hex')}` });
+  const clientId = `bench-lat-${randomBytes(3).toString('hex')}`;
+  const bridge: BridgeProcess = await stack.startBridge({ LOG_LEVEL: 'WARNING', MQTT_CLIENT_ID: clientId });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const pool = mysql.createPool({ ...LOCAL_MARIADB, database: stack.db.name, connectionLimit: 1 });
@@ -229,6 +243,7 @@ async function latency(stack: Stack, clients: MqttClient[]): Promise<{ p50: numb
   await pool.end();
   const rss = peakRssMiB(bridge.child.pid!);
   await bridge.stop();
+  await endSessions(stack, [clientId]);
   latencies.sort((a, b) => a - b);
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN, peakRssMiB: rss };
 }
