@@ -6,13 +6,14 @@
  * after ~65 535 later messages; within `REDELIVERY_WINDOW` journal entries, a DUP message with
  * a known id and the same content is the one already stored.
  *
- * Fixed-size arrays indexed by packet id (about 2 MiB), not a map of objects: this is touched
+ * Fixed-size arrays indexed by packet id (about 1 MiB), not a map of objects: this is touched
  * for every message and must not feed the garbage collector.
  */
+import { DIGEST_BYTES } from './message-digest.js';
+
 export const REDELIVERY_WINDOW = 60_000;
 
 const PACKET_IDS = 65_536;
-export const DIGEST_BYTES = 20;
 
 export class RecentPackets {
   private readonly seqs = new Float64Array(PACKET_IDS);

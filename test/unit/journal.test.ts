@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Journal, type IncomingMessage } from '../../src/journal/journal.js';
 import { REDELIVERY_WINDOW } from '../../src/journal/recent-packets.js';
@@ -91,6 +92,18 @@ describe('Journal', () => {
     journal.close();
     journal = new Journal(dir);
     expect(journal.appendMessage(msg({ packetId: 8, dup: true }), 1024)).toBe(true);
+  });
+
+  it('opens a journal holding digests of an older version, and stores their redelivery once more', () => {
+    journal.appendMessage(msg({ packetId: 7 }), 1024);
+    journal.removeUpTo(1);
+    journal.close();
+    const raw = new Database(join(dir, 'journal.sqlite'));
+    raw.prepare('UPDATE recent_packet SET digest = ?').run(Buffer.alloc(20, 1)); // a SHA-1
+    raw.close();
+    journal = new Journal(dir);
+    expect(journal.appendMessage(msg({ packetId: 7, dup: true }), 1024)).toBe(true);
+    expect(journal.appendMessage(msg({ packetId: 7, dup: true }), 1024)).toBe(false);
   });
 
   it('stores a DUP packet whose content differs, or that was never seen', () => {
@@ -191,5 +204,17 @@ describe('Journal in-memory tail', () => {
     }
     expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(journal.backlogSize()).toEqual({ entries: 0, bytes: 0 });
+  });
+});
+
+describe('Journal reads from disk', () => {
+  it('reads past many rows in order, within the entry limit and the byte budget', () => {
+    for (let i = 1; i <= 150; i++) journal.appendMessage(msg({ packetId: i, payload: Buffer.alloc(10, 0x61) }), 1024);
+    journal.close();
+    journal = new Journal(dir); // nothing in memory: every read goes to SQLite
+    expect(journal.read(0, 1000).map((e) => e.seq)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    expect(journal.read(5, 100).map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 6));
+    expect(journal.read(0, 1000, 700).map((e) => e.seq)).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
+    expect(journal.read(140, 1000, 700).map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 141));
   });
 });
