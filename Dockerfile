@@ -32,7 +32,7 @@ ENV NODE_ENV=production \
 # A heap sized for the bridge, whose memory is bounded by design: V8's defaults let it grow to
 # 180-230 MiB RSS at full speed, these keep it under 150 MiB at no measurable cost in rate
 # (README, Performance). The integration tests run the bridge with this same line.
-ENV NODE_OPTIONS="--max-old-space-size=80 --max-semi-space-size=8"
+ENV NODE_OPTIONS="--max-old-space-size=64 --max-semi-space-size=8"
 WORKDIR /app
 # uid/gid 1001 own the bridge's client.key on the host (clients-certs.sh --bridge chowns it),
 # and the journal volume below.

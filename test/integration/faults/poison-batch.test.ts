@@ -7,6 +7,7 @@
  */
 import type { RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { IMAGE_NODE_OPTIONS } from '../../helpers/bridge-process.js';
 import { metricValue } from '../../helpers/metrics.js';
 import { createStack, type Stack } from '../../helpers/stack.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -39,8 +40,10 @@ it('reports a backlog of payloads full of unknown keys without running out of me
     await device.publishAsync('serre/1/bac/1', `{"humiditeAmbiante":${40 + i},"humiditeSol":30,"temperatureAmbiante":21}`, { qos: 1 });
   }
 
-  // A heap far smaller than the 1.3 million error rows this backlog describes.
-  const bridge = await stack.startBridge({ DATA_DIR: first.dataDir, NODE_OPTIONS: '--max-old-space-size=64' });
+  // With the image's heap (64 MiB of old space), far smaller than the 1.3 million error rows
+  // this backlog describes.
+  expect(IMAGE_NODE_OPTIONS).toContain('--max-old-space-size=64');
+  const bridge = await stack.startBridge({ DATA_DIR: first.dataDir });
   await waitFor('the valid readings behind the bad ones', async () => (await stack.db.count('mesure')) === GOOD_MESSAGES * 3, 120_000, 500);
 
   const suppressed = await metricValue(bridge, 'parc_bridge_errors_suppressed_total', 'type="UNKNOWN_SENSOR"');
