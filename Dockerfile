@@ -30,7 +30,7 @@ ENV NODE_ENV=production \
     DATA_DIR=/data \
     HTTP_PORT=8080
 # A heap sized for the bridge, whose memory is bounded by design: V8's defaults let it grow to
-# 180-230 MiB RSS at full speed, these keep it under 150 MiB at no measurable cost in rate
+# 150-240 MiB RSS at full speed, these keep it near 130 MiB at no measurable cost in rate
 # (README, Performance). The integration tests run the bridge with this same line.
 ENV NODE_OPTIONS="--max-old-space-size=64 --max-semi-space-size=8"
 WORKDIR /app
