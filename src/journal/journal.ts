@@ -67,6 +67,21 @@ type EntryRow = [seq: number, kind: EntryKind, receivedAt: number, topic: string
 
 type EntryValues = [seq: number, kind: EntryKind, receivedAt: number, topic: string, payload: Buffer, size: number, packetId: number | null, digest: Buffer | null];
 
+/**
+ * Copies of payloads for the in-memory tail, in one allocation: a payload may be a slice of a
+ * whole network read, and copies from Node's shared pool would each keep an 8 KiB pool block
+ * alive, so memory would follow the number of entries held, not their size.
+ */
+function copyTogether(payloads: Buffer[]): Buffer[] {
+  const block = Buffer.allocUnsafeSlow(payloads.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  return payloads.map((payload) => {
+    payload.copy(block, at);
+    at += payload.length;
+    return block.subarray(at - payload.length, at);
+  });
+}
+
 export class JournalLockedError extends Error {
   constructor(file: string) {
     super(`the journal ${file} is locked by another process (another bridge with the same DATA_DIR?)`);
@@ -211,7 +226,8 @@ export class Journal {
     });
     if (rows.length === 0) return stored;
     this.insertMany(rows);
-    for (const row of rows) this.added(row);
+    const copies = copyTogether(rows.map((row) => row[4]));
+    rows.forEach((row, i) => this.added(row, copies[i]!));
     this.lastSeq = seq;
     this.appended();
     return stored;
@@ -226,19 +242,18 @@ export class Journal {
     const payload = Buffer.from(detail, 'utf8');
     const row: EntryValues = [this.lastSeq + 1, kind, at, '', payload, payload.length, null, null];
     this.insertEntry.run(...row);
-    this.added(row);
+    this.added(row, copyTogether([payload])[0]!);
     this.lastSeq = row[0];
     this.appended();
   }
 
-  /** Only once the row is on disk does the in-memory state follow. */
-  private added([seq, kind, receivedAt, topic, payload, size, packetId, hash]: EntryValues): void {
+  /** Only once the row is on disk does the in-memory state follow; `copy` is the payload's. */
+  private added([seq, kind, receivedAt, topic, payload, size, packetId, hash]: EntryValues, copy: Buffer): void {
     if (packetId !== null && hash) this.recent.remember(packetId, seq, hash);
     const bytes = Buffer.byteLength(topic) + payload.length + ENTRY_OVERHEAD_BYTES;
     this.backlog.entries += 1;
     this.backlog.bytes += bytes;
-    // A copy: a payload may be a slice of a whole network read, which must not stay in memory.
-    this.tail.push({ seq, kind, receivedAt, topic, payload: Buffer.from(payload), size }, bytes);
+    this.tail.push({ seq, kind, receivedAt, topic, payload: copy, size }, bytes);
   }
 
   private appended(): void {
@@ -264,7 +279,7 @@ export class Journal {
     const entries: JournalEntry[] = [];
     let bytes = 0;
     let after = afterSeq;
-    while (entries.length < limit && bytes < maxBytes) {
+    while (entries.length < limit && (entries.length === 0 || bytes < maxBytes)) {
       const rows = this.selectAfter.all(after, Math.min(READ_CHUNK_ROWS, limit - entries.length));
       for (const [seq, kind, receivedAt, topic, payload, size] of rows) {
         entries.push({ seq, kind, receivedAt, topic, payload, size });

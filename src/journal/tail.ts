@@ -49,7 +49,7 @@ export class Tail {
     const start = this.head + (fromSeq - this.firstSeq!);
     const out: JournalEntry[] = [];
     let bytes = 0;
-    for (let i = start; i < this.entries.length && out.length < limit && bytes < maxBytes; i++) {
+    for (let i = start; i < this.entries.length && out.length < limit && (out.length === 0 || bytes < maxBytes); i++) {
       out.push(this.entries[i]!);
       bytes += this.entries[i]!.payload.length;
     }

@@ -54,6 +54,7 @@ describe('Journal', () => {
     expect(journal.read(0, 10, 2048).map((e) => e.seq)).toEqual([1, 2]);
     expect(journal.read(0, 10, 2500).map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(journal.read(0, 10, 10).map((e) => e.seq)).toEqual([1]);
+    expect(journal.read(0, 10, 0).map((e) => e.seq)).toEqual([1]);
     expect(journal.read(0, 10)).toHaveLength(5);
   });
 
@@ -190,6 +191,13 @@ describe('Journal in-memory tail', () => {
     expect(onDisk.entries).toBe(11);
   });
 
+  it('holds the payloads of a group in one allocation of their size, not in blocks of a shared pool', () => {
+    journal.appendMessages([msg({ packetId: 1 }), msg({ packetId: 2 })], 1024);
+    const [first, second] = journal.read(0, 10);
+    expect(first!.payload.buffer).toBe(second!.payload.buffer);
+    expect(first!.payload.buffer.byteLength).toBe(first!.payload.length + second!.payload.length);
+  });
+
   it('serves a drain that keeps up from memory, and one that lags from disk, in order', () => {
     journal.close();
     journal = new Journal(dir, 'full', { maxEntries: 3, maxBytes: 1 << 20 });
@@ -216,5 +224,6 @@ describe('Journal reads from disk', () => {
     expect(journal.read(5, 100).map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 6));
     expect(journal.read(0, 1000, 700).map((e) => e.seq)).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
     expect(journal.read(140, 1000, 700).map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 141));
+    expect(journal.read(0, 1000, 0).map((e) => e.seq)).toEqual([1]);
   });
 });
