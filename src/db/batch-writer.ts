@@ -46,7 +46,8 @@ export interface WriteResult {
 
 type Row = unknown[];
 
-const mesureRow = (m: MesureRow): Row => [m.bac, m.capteur, m.value, formatDateTime(m.at)];
+const mesureValues = (m: MesureRow, at: string): Row => [m.bac, m.capteur, m.value, at];
+const mesureRow = (m: MesureRow): Row => mesureValues(m, formatDateTime(m.at));
 /** The readings of a batch share a few seconds of receipt: each second is formatted once. */
 function mesureRows(mesures: MesureRow[]): Row[] {
   let second = Number.NaN;
@@ -56,7 +57,7 @@ function mesureRows(mesures: MesureRow[]): Row[] {
       second = Math.floor(m.at / 1000);
       at = formatDateTime(m.at);
     }
-    return [m.bac, m.capteur, m.value, at];
+    return mesureValues(m, at);
   });
 }
 const errorRow = (e: ErrorRow): Row => [e.type, truncate(e.message, MESSAGE_MAX_CHARS), e.valeur, formatDateTime(e.at)];

@@ -44,6 +44,10 @@ const PAUSE_REASONS: Record<PauseReason, string> = {
   'journal-error': 'the local journal cannot be written',
 };
 
+function byTopicKind<T>(value: (kind: TopicKind) => T): Record<TopicKind, T> {
+  return Object.fromEntries(TOPIC_KINDS.map((kind) => [kind, value(kind)])) as Record<TopicKind, T>;
+}
+
 export class MqttSource {
   private client: MqttClient | undefined;
   private subscribed = false;
@@ -66,8 +70,7 @@ export class MqttSource {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    const counter = (kind: TopicKind) => metrics.messagesReceived.labels({ kind });
-    this.received = { bac: counter('bac'), controller: counter('controller'), disconnect: counter('disconnect'), other: counter('other') };
+    this.received = byTopicKind((kind) => metrics.messagesReceived.labels({ kind }));
   }
 
   get connected(): boolean {
@@ -149,7 +152,7 @@ export class MqttSource {
       return;
     }
     // Counted once per group: a labelled counter costs more than the rest of a message.
-    const received = { bac: 0, controller: 0, disconnect: 0, other: 0 };
+    const received = byTopicKind(() => 0);
     group.forEach(({ message }, i) => {
       if (stored[i]) received[topicKind(message.topic)] += 1;
     });
