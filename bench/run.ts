@@ -3,14 +3,17 @@
  * A private mTLS Mosquitto (the shipped config) and a throwaway database on the local MariaDB;
  * devices publish 3 readings per message (one row each in `mesure`).
  *
- * Prints: MySQL's batched INSERT rate; the broker's own QoS 1 rate and the bridge's end-to-end
+ * Prints: MySQL's batched INSERT rate, the broker's own QoS 1 rate and the bridge's end-to-end
  * rate (published → committed rows, JOURNAL_SYNC=full, the default) measured back to back in
  * BENCH_PAIRS pairs, the median pair being the headline; the rate with JOURNAL_SYNC=normal, with 1, 2 and 3 bridges
  * in a shared subscription group, p50/p99 latency at a steady 1 000 msg/s, CPU seconds per
  * 10 000 messages and peak RSS, the CPU each process spends per message (what bounds the rate
  * on this machine) and the same run with V8's default heap instead of the image's NODE_OPTIONS
  * (RSS against throughput). Bridges run with the Docker image's NODE_OPTIONS, as in the tests.
- * Options (env): BENCH_MESSAGES (default 80000), BENCH_DEVICES (default 10), BENCH_PAIRS (default 3).
+ * Every bridge process takes BENCH_WARMUP messages before the measured ones: the figures are
+ * those of a bridge that has been running (the first messages after a start are printed apart).
+ * Options (env): BENCH_MESSAGES (default 80000), BENCH_WARMUP (default 40000), BENCH_DEVICES
+ * (default 10), BENCH_PAIRS (default 3).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -28,6 +31,7 @@ import { cpuSeconds, peakRssMiB, percentile, round } from './measure.js';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 80_000);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 40_000);
 const ROWS_PER_MESSAGE = 3;
 const LATENCY_RATE = 1_000;
 const LATENCY_SECONDS = 20;
@@ -58,25 +62,35 @@ async function publishAll(clients: MqttClient[], perDevice: number, offset = 0):
   );
 }
 
-/** The broker alone: a plain QoS 1 subscriber that acknowledges at once. */
+/** The broker alone: a plain QoS 1 subscriber that acknowledges at once (after the same warm-up as the bridge). */
 async function brokerLimit(stack: Stack, clients: MqttClient[]): Promise<number> {
   const pair = stack.pki.bridge;
   const subscriber = deviceClient(stack.broker, { ...pair, caFile: stack.pki.caFile }, { clientId: `bench-sub-${randomBytes(3).toString('hex')}`, clean: true });
   await waitFor('bench subscriber', () => subscriber.connected);
   await subscriber.subscribeAsync('serre/+/bac/+', { qos: 1 });
   let received = 0;
-  const total = MESSAGES;
-  const done = new Promise<void>((resolve) => {
-    subscriber.on('message', () => {
-      if (++received === total) resolve();
-    });
+  let target = Number.POSITIVE_INFINITY;
+  let reached = () => {};
+  subscriber.on('message', () => {
+    if (++received === target) reached();
   });
+  /** Resolves once `count` messages have been received in all. */
+  const until = (count: number) =>
+    new Promise<void>((resolve) => {
+      if (received >= count) return resolve();
+      target = count;
+      reached = resolve;
+    });
+  const warmPerDevice = Math.ceil(WARMUP / clients.length);
+  await publishAll(clients, warmPerDevice);
+  await until(warmPerDevice * clients.length);
+  const perDevice = Math.ceil(MESSAGES / clients.length);
   const started = performance.now();
-  await publishAll(clients, Math.ceil(total / clients.length));
-  await done;
+  await publishAll(clients, perDevice, warmPerDevice);
+  await until((warmPerDevice + perDevice) * clients.length);
   const seconds = (performance.now() - started) / 1000;
   subscriber.end(true);
-  return total / seconds;
+  return (perDevice * clients.length) / seconds;
 }
 
 /**
@@ -84,6 +98,8 @@ async function brokerLimit(stack: Stack, clients: MqttClient[]): Promise<number>
  * batched-INSERT figure (the bridge sends up to 6 000 rows per transaction, in one round trip).
  */
 async function databaseLimit(stack: Stack): Promise<number> {
+  await stack.db.query('TRUNCATE TABLE mesure');
+  await settle(await mariadbPid(stack));
   const pool = mysql.createPool({ ...LOCAL_MARIADB, database: stack.db.name, connectionLimit: 1 });
   const [bacs] = await pool.query<RowDataPacket[]>('SELECT id_bac FROM bac LIMIT 1');
   const bac = Number(bacs[0]!.id_bac);
@@ -104,7 +120,10 @@ async function databaseLimit(stack: Stack): Promise<number> {
 }
 
 interface EndToEnd {
+  /** Steady rate, after the warm-up. */
   messagesPerSecond: number;
+  /** Rate of the first WARMUP messages after the process started. */
+  coldMessagesPerSecond: number;
   cpuSecondsPer10k: number;
   peakRssMiB: number;
   /** CPU microseconds per message of every process doing the work. */
@@ -149,9 +168,43 @@ async function settle(pid: number | undefined): Promise<void> {
 }
 
 
+interface Phase {
+  seconds: number;
+  /** CPU seconds of each process over the phase. */
+  cpu: { bridges: number; broker: number; mariadb: number; publishers: number };
+}
+
+/** Publishes `perDevice` messages from every device and waits until MySQL holds `rowsAfter` rows. */
+async function publishAndCommit(stack: Stack, clients: MqttClient[], perDevice: number, offset: number, rowsAfter: number, pids: number[]): Promise<Phase> {
+  const others = { broker: stack.broker.pid, mariadb: await mariadbPid(stack) };
+  const cpu = (pid: number | undefined) => (pid ? cpuSeconds(pid) : Number.NaN);
+  const bridgesCpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const before = { bridges: bridgesCpu(), broker: cpu(others.broker), mariadb: cpu(others.mariadb) };
+  const selfBefore = process.cpuUsage();
+  const started = performance.now();
+  await publishAll(clients, perDevice, offset);
+  await waitFor('all rows committed', async () => (await stack.db.count('mesure')) >= rowsAfter, 600_000, 50);
+  const seconds = (performance.now() - started) / 1000;
+  const self = process.cpuUsage(selfBefore);
+  return {
+    seconds,
+    cpu: {
+      bridges: bridgesCpu() - before.bridges,
+      broker: cpu(others.broker) - before.broker,
+      mariadb: cpu(others.mariadb) - before.mariadb,
+      // The benchmark process: the device clients, plus its own polling of the row count.
+      publishers: (self.user + self.system) / 1e6,
+    },
+  };
+}
+
 /**
  * Published → committed rows, with `instances` bridges (more than one share the readings
  * through MQTT_SHARED_GROUP). CPU and RSS are those of the bridge processes (RSS: the largest).
+ *
+ * A bridge runs for months: the rate that matters is the steady one, once V8 has compiled its
+ * hot paths and sized its heap. So each new bridge process first takes WARMUP messages, timed
+ * apart (`coldMessagesPerSecond`), then the MESSAGES that are measured.
  */
 async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'full', instances = 1, extra: Record<string, string> = {}): Promise<EndToEnd> {
   await stack.db.query('TRUNCATE TABLE mesure');
@@ -161,29 +214,23 @@ async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'f
   const bridges: BridgeProcess[] = [];
   for (let i = 0; i < instances; i++) bridges.push(await stack.startBridge({ LOG_LEVEL: 'WARNING', JOURNAL_SYNC: sync, ...shared, ...extra }));
   const pids = bridges.map((b) => b.child.pid!);
-  const others = { broker: stack.broker.pid, mariadb: await mariadbPid(stack) };
-  const cpuBefore = pids.map(cpuSeconds);
-  const othersBefore = { broker: others.broker ? cpuSeconds(others.broker) : NaN, mariadb: others.mariadb ? cpuSeconds(others.mariadb) : NaN };
-  const selfBefore = process.cpuUsage();
+  const warmPerDevice = Math.ceil(WARMUP / clients.length);
+  const warmRows = warmPerDevice * clients.length * ROWS_PER_MESSAGE;
+  const cold = warmRows > 0 ? await publishAndCommit(stack, clients, warmPerDevice, 0, warmRows, pids) : undefined;
   const perDevice = Math.ceil(MESSAGES / clients.length);
   const messages = perDevice * clients.length;
-  const started = performance.now();
-  await publishAll(clients, perDevice);
-  await waitFor('all rows committed', async () => (await stack.db.count('mesure')) >= messages * ROWS_PER_MESSAGE, 600_000, 50);
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = pids.reduce((sum, pid, i) => sum + cpuSeconds(pid) - cpuBefore[i]!, 0);
-  const self = process.cpuUsage(selfBefore);
+  const { seconds, cpu } = await publishAndCommit(stack, clients, perDevice, warmPerDevice, warmRows + messages * ROWS_PER_MESSAGE, pids);
   const perMessageUs = (cpuS: number) => (cpuS / messages) * 1e6;
   const result = {
     messagesPerSecond: messages / seconds,
-    cpuSecondsPer10k: (cpu / messages) * 10_000,
+    coldMessagesPerSecond: cold ? (warmPerDevice * clients.length) / cold.seconds : Number.NaN,
+    cpuSecondsPer10k: (cpu.bridges / messages) * 10_000,
     peakRssMiB: Math.max(...pids.map(peakRssMiB)),
     cpuPerMessageUs: {
-      bridge: perMessageUs(cpu),
-      broker: perMessageUs(others.broker ? cpuSeconds(others.broker) - othersBefore.broker : NaN),
-      mariadb: perMessageUs(others.mariadb ? cpuSeconds(others.mariadb) - othersBefore.mariadb : NaN),
-      // The benchmark process: the device clients, plus its own polling of the row count.
-      publishers: perMessageUs((self.user + self.system) / 1e6),
+      bridge: perMessageUs(cpu.bridges),
+      broker: perMessageUs(cpu.broker),
+      mariadb: perMessageUs(cpu.mariadb),
+      publishers: perMessageUs(cpu.publishers),
     },
   };
   await Promise.all(bridges.map((b) => b.stop()));
@@ -251,33 +298,42 @@ async function latency(stack: Stack, clients: MqttClient[]): Promise<{ p50: numb
 }
 
 interface Pair {
+  dbRows: number;
   broker: number;
   full: EndToEnd;
+  /** min(broker, DB rows / 3) */
+  limit: number;
   share: number;
 }
 
 async function main(): Promise<void> {
-  console.log(`parc-bridge benchmark: ${MESSAGES} messages of ${ROWS_PER_MESSAGE} readings from ${DEVICES} mTLS devices`);
+  console.log(`parc-bridge benchmark: ${MESSAGES} messages of ${ROWS_PER_MESSAGE} readings from ${DEVICES} mTLS devices, after ${WARMUP} to warm up`);
   const stack = await createStack({ database: { serres: 1, bacsPerSerre: DEVICES } });
   try {
     const clients = await devices(stack, DEVICES, '02:00:00:00:00');
-    const dbRows = await databaseLimit(stack);
-    console.log(`  MySQL batched INSERT:            ${round(dbRows)} rows/s (${round(dbRows / ROWS_PER_MESSAGE)} msg/s of 3 readings)`);
-    // This machine's speed drifts by a third within minutes: the broker's rate and the bridge's
+    await databaseLimit(stack); // warm-up: the first pass into a new table is the slowest
+    // This machine's speed drifts by a third within minutes: the limits and the bridge's rate
     // are measured back to back, PAIRS times, and the median pair is the figure.
     const pairs: Pair[] = [];
     for (let i = 0; i < PAIRS; i++) {
+      const dbRows = await databaseLimit(stack);
       const broker = await brokerLimit(stack, clients);
       const full = await endToEnd(stack, clients, 'full');
-      const share = full.messagesPerSecond / Math.min(broker, dbRows / ROWS_PER_MESSAGE);
-      pairs.push({ broker, full, share });
-      console.log(`  pair ${i + 1}: broker alone (QoS 1) ${round(broker)} msg/s, bridge end to end (JOURNAL_SYNC=full) ${round(full.messagesPerSecond)} msg/s = ${round(100 * share)} %`);
+      const limit = Math.min(broker, dbRows / ROWS_PER_MESSAGE);
+      const share = full.messagesPerSecond / limit;
+      pairs.push({ dbRows, broker, full, limit, share });
+      console.log(
+        `  pair ${i + 1}: MySQL batched INSERT ${round(dbRows)} rows/s (${round(dbRows / ROWS_PER_MESSAGE)} msg/s of 3 readings), broker alone (QoS 1) ${round(broker)} msg/s; ` +
+          `bridge end to end (JOURNAL_SYNC=full) ${round(full.messagesPerSecond)} msg/s = ${round(100 * share)} % (its first ${WARMUP} messages after start: ${round(full.coldMessagesPerSecond)} msg/s)`,
+      );
     }
     const median = [...pairs].sort((a, b) => a.share - b.share)[Math.floor(pairs.length / 2)]!;
-    const { broker, full } = median;
-    const limit = Math.min(broker, dbRows / ROWS_PER_MESSAGE);
+    const { dbRows, broker, full, limit } = median;
     const share = (rate: number) => `${round((100 * rate) / limit)} % of min(broker, DB/3)`;
-    console.log(`  median pair: broker ${round(broker)} msg/s; bridge ${round(full.messagesPerSecond)} msg/s = ${share(full.messagesPerSecond)}; ${round(full.cpuSecondsPer10k, 2)} CPU s / 10k msg; peak RSS ${round(full.peakRssMiB)} MiB`);
+    console.log(
+      `  median pair: MySQL ${round(dbRows)} rows/s, broker ${round(broker)} msg/s; bridge ${round(full.messagesPerSecond)} msg/s = ${share(full.messagesPerSecond)}; ` +
+        `${round(full.cpuSecondsPer10k, 2)} CPU s / 10k msg; peak RSS ${round(full.peakRssMiB)} MiB`,
+    );
     const cpu = full.cpuPerMessageUs;
     const cpuTotal = cpu.bridge + cpu.broker + cpu.mariadb + cpu.publishers;
     console.log(
@@ -299,7 +355,8 @@ async function main(): Promise<void> {
     const summary = {
       messages: MESSAGES,
       devices: DEVICES,
-      pairs: pairs.map((p) => ({ brokerMsgPerS: round(p.broker), bridgeFullMsgPerS: round(p.full.messagesPerSecond), share: round(p.share, 2) })),
+      warmup: WARMUP,
+      pairs: pairs.map((p) => ({ dbRowsPerS: round(p.dbRows), brokerMsgPerS: round(p.broker), bridgeFullMsgPerS: round(p.full.messagesPerSecond), bridgeFullColdMsgPerS: round(p.full.coldMessagesPerSecond), share: round(p.share, 2) })),
       brokerMsgPerS: round(broker),
       dbRowsPerS: round(dbRows),
       limitMsgPerS: round(limit),
