@@ -233,10 +233,6 @@ export class Journal {
     return stored;
   }
 
-  appendMessage(msg: IncomingMessage, maxPayloadBytes: number): boolean {
-    return this.appendMessages([msg], maxPayloadBytes)[0]!;
-  }
-
   /** Stores an event of the bridge itself (MQTT disconnect, DB outage) in the same order. */
   appendEvent(kind: Exclude<EntryKind, 'message'>, detail: string, at = Date.now()): void {
     const payload = Buffer.from(detail, 'utf8');

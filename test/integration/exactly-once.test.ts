@@ -45,7 +45,7 @@ function drainFor(journal: Journal, clientId: string): Drain {
 
 function append(journal: Journal, bac: number, from: number, to: number): void {
   for (let i = from; i < to; i++) {
-    journal.appendMessage({ topic: `serre/1/bac/${bac}`, payload: Buffer.from(readingPayload(i)), receivedAt: Date.now(), packetId: (i % 65_535) + 1, dup: false }, 16_384);
+    journal.appendMessages([{ topic: `serre/1/bac/${bac}`, payload: Buffer.from(readingPayload(i)), receivedAt: Date.now(), packetId: (i % 65_535) + 1, dup: false }], 16_384);
   }
 }
 

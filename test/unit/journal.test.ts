@@ -19,6 +19,9 @@ const msg = (over: Partial<IncomingMessage> = {}): IncomingMessage => ({
   ...over,
 });
 
+/** One message appended in a group of its own; false for a redelivery already stored. */
+const appendOne = (j: Journal, message: IncomingMessage, maxPayloadBytes: number): boolean => j.appendMessages([message], maxPayloadBytes)[0]!;
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'journal-test-'));
   journal = new Journal(dir);
@@ -31,9 +34,9 @@ afterEach(() => {
 
 describe('Journal', () => {
   it('keeps entries in order with their receipt time, across a reopen', () => {
-    journal.appendMessage(msg({ packetId: 1, receivedAt: 1 }), 1024);
+    appendOne(journal, msg({ packetId: 1, receivedAt: 1 }), 1024);
     journal.appendEvent('mqtt_disconnect', 'lost', 2);
-    journal.appendMessage(msg({ packetId: 2, receivedAt: 3, topic: 'controleur/AA' }), 1024);
+    appendOne(journal, msg({ packetId: 2, receivedAt: 3, topic: 'controleur/AA' }), 1024);
     const id = journal.id;
     journal.close();
     journal = new Journal(dir);
@@ -50,7 +53,7 @@ describe('Journal', () => {
 
   it('stops a read once the payloads reach the byte budget, yet always returns one entry', () => {
     const kib = Buffer.alloc(1024, 'x');
-    for (let i = 1; i <= 5; i++) journal.appendMessage(msg({ packetId: i, payload: kib }), 4096);
+    for (let i = 1; i <= 5; i++) appendOne(journal, msg({ packetId: i, payload: kib }), 4096);
     expect(journal.read(0, 10, 2048).map((e) => e.seq)).toEqual([1, 2]);
     expect(journal.read(0, 10, 2500).map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(journal.read(0, 10, 10).map((e) => e.seq)).toEqual([1]);
@@ -59,74 +62,74 @@ describe('Journal', () => {
   });
 
   it('reads after a position and forgets what was committed, never reusing a seq', () => {
-    for (let i = 1; i <= 5; i++) journal.appendMessage(msg({ packetId: i }), 1024);
+    for (let i = 1; i <= 5; i++) appendOne(journal, msg({ packetId: i }), 1024);
     const [, second] = journal.read(0, 2);
     journal.removeUpTo(second!.seq);
     expect(journal.read(0, 10).map((e) => e.seq)).toEqual([3, 4, 5]);
     expect(journal.read(4, 10).map((e) => e.seq)).toEqual([5]);
     journal.removeUpTo(5);
     expect(journal.backlogSize()).toEqual({ entries: 0, bytes: 0 });
-    journal.appendMessage(msg({ packetId: 6 }), 1024);
+    appendOne(journal, msg({ packetId: 6 }), 1024);
     expect(journal.read(0, 10).map((e) => e.seq)).toEqual([6]);
     expect(journal.oldestReceivedAt()).toBe(1_700_000_000_000);
   });
 
   it('recognises a redelivered packet (DUP, same id and content) and stores it once', () => {
-    expect(journal.appendMessage(msg({ packetId: 7 }), 1024)).toBe(true);
-    expect(journal.appendMessage(msg({ packetId: 7, dup: true }), 1024)).toBe(false);
+    expect(appendOne(journal, msg({ packetId: 7 }), 1024)).toBe(true);
+    expect(appendOne(journal, msg({ packetId: 7, dup: true }), 1024)).toBe(false);
     // Survives a crash: the memory of packet ids is on disk too.
     journal.close();
     journal = new Journal(dir);
-    expect(journal.appendMessage(msg({ packetId: 7, dup: true }), 1024)).toBe(false);
+    expect(appendOne(journal, msg({ packetId: 7, dup: true }), 1024)).toBe(false);
     expect(journal.backlogSize().entries).toBe(1);
   });
 
   it('remembers packet ids of removed entries across a reopen, within the redelivery window only', () => {
-    journal.appendMessage(msg({ packetId: 7 }), 1024);
-    journal.appendMessage(msg({ packetId: 8 }), 1024);
+    appendOne(journal, msg({ packetId: 7 }), 1024);
+    appendOne(journal, msg({ packetId: 8 }), 1024);
     journal.removeUpTo(2);
     journal.close();
     journal = new Journal(dir);
-    expect(journal.appendMessage(msg({ packetId: 7, dup: true }), 1024)).toBe(false);
+    expect(appendOne(journal, msg({ packetId: 7, dup: true }), 1024)).toBe(false);
     // A whole window of later entries: id 8 may have been reused by the broker since.
     journal.appendMessages(Array.from({ length: REDELIVERY_WINDOW }, () => msg({ packetId: undefined })), 1024);
     journal.close();
     journal = new Journal(dir);
-    expect(journal.appendMessage(msg({ packetId: 8, dup: true }), 1024)).toBe(true);
+    expect(appendOne(journal, msg({ packetId: 8, dup: true }), 1024)).toBe(true);
   });
 
   it('opens a journal holding digests of an older version, and stores their redelivery once more', () => {
-    journal.appendMessage(msg({ packetId: 7 }), 1024);
+    appendOne(journal, msg({ packetId: 7 }), 1024);
     journal.removeUpTo(1);
     journal.close();
     const raw = new Database(join(dir, 'journal.sqlite'));
     raw.prepare('UPDATE recent_packet SET digest = ?').run(Buffer.alloc(20, 1)); // a SHA-1
     raw.close();
     journal = new Journal(dir);
-    expect(journal.appendMessage(msg({ packetId: 7, dup: true }), 1024)).toBe(true);
-    expect(journal.appendMessage(msg({ packetId: 7, dup: true }), 1024)).toBe(false);
+    expect(appendOne(journal, msg({ packetId: 7, dup: true }), 1024)).toBe(true);
+    expect(appendOne(journal, msg({ packetId: 7, dup: true }), 1024)).toBe(false);
   });
 
   it('stores a DUP packet whose content differs, or that was never seen', () => {
-    journal.appendMessage(msg({ packetId: 8 }), 1024);
-    expect(journal.appendMessage(msg({ packetId: 8, dup: true, payload: Buffer.from('{"humiditeSol": 41}') }), 1024)).toBe(true);
-    expect(journal.appendMessage(msg({ packetId: 9, dup: true }), 1024)).toBe(true);
+    appendOne(journal, msg({ packetId: 8 }), 1024);
+    expect(appendOne(journal, msg({ packetId: 8, dup: true, payload: Buffer.from('{"humiditeSol": 41}') }), 1024)).toBe(true);
+    expect(appendOne(journal, msg({ packetId: 9, dup: true }), 1024)).toBe(true);
     // Without DUP the same id and content is a new message (ids are reused by the broker).
-    expect(journal.appendMessage(msg({ packetId: 9 }), 1024)).toBe(true);
+    expect(appendOne(journal, msg({ packetId: 9 }), 1024)).toBe(true);
     // QoS 0 messages have no id and are always stored.
-    expect(journal.appendMessage(msg({ packetId: undefined }), 1024)).toBe(true);
+    expect(appendOne(journal, msg({ packetId: undefined }), 1024)).toBe(true);
     expect(journal.backlogSize().entries).toBe(5);
   });
 
   it('keeps only the beginning of an oversized payload, with its real size', () => {
-    journal.appendMessage(msg({ payload: Buffer.alloc(5000, 0x61) }), 100);
+    appendOne(journal, msg({ payload: Buffer.alloc(5000, 0x61) }), 100);
     const [entry] = journal.read(0, 1);
     expect(entry!.payload.length).toBe(100);
     expect(entry!.size).toBe(5000);
   });
 
   it('belongs to one process: a second open of the same directory fails', () => {
-    journal.appendMessage(msg(), 1024);
+    appendOne(journal, msg(), 1024);
     expect(() => {
       const other = new Journal(dir);
       other.read(0, 1);
@@ -139,7 +142,7 @@ describe('Journal group append', () => {
     const dir2 = mkdtempSync(join(tmpdir(), 'journal-group-'));
     const j = new Journal(dir2);
     try {
-      j.appendMessage(msg({ packetId: 40 }), 1024);
+      appendOne(j, msg({ packetId: 40 }), 1024);
       const flags = j.appendMessages(
         [msg({ packetId: 41 }), msg({ packetId: 40, dup: true }), msg({ packetId: 42, topic: 'controleur/AA' })],
         1024,
@@ -168,7 +171,7 @@ describe('Journal in-memory tail', () => {
     journal = new Journal(dir, 'full', { maxEntries: 4, maxBytes: 1 << 20 });
     const topics = ['serre/1/bac/1', 'serre/é/bac/2', 'controleur/AA'];
     for (let i = 1; i <= 10; i++) {
-      journal.appendMessage(msg({ packetId: i, topic: topics[i % 3], payload: Buffer.from('x'.repeat(i * 10)), receivedAt: i }), 60);
+      appendOne(journal, msg({ packetId: i, topic: topics[i % 3], payload: Buffer.from('x'.repeat(i * 10)), receivedAt: i }), 60);
     }
     journal.appendEvent('db_error', 'panne', 11);
     const live = view(journal);
@@ -181,7 +184,7 @@ describe('Journal in-memory tail', () => {
     const onDisk = journal.backlogSize();
     journal.close();
     journal = new Journal(dir, 'full', { maxEntries: 4, maxBytes: 1 << 20 });
-    journal.appendMessage(msg({ packetId: 12, topic: 'serre/é/bac/2', receivedAt: 12 }), 1024);
+    appendOne(journal, msg({ packetId: 12, topic: 'serre/é/bac/2', receivedAt: 12 }), 1024);
     journal.removeUpTo(7); // measured on disk (memory holds only entry 12)
     journal.removeUpTo(11);
     journal.removeUpTo(12); // measured in memory
@@ -201,14 +204,14 @@ describe('Journal in-memory tail', () => {
   it('serves a drain that keeps up from memory, and one that lags from disk, in order', () => {
     journal.close();
     journal = new Journal(dir, 'full', { maxEntries: 3, maxBytes: 1 << 20 });
-    for (let i = 1; i <= 8; i++) journal.appendMessage(msg({ packetId: i, receivedAt: i }), 1024);
+    for (let i = 1; i <= 8; i++) appendOne(journal, msg({ packetId: i, receivedAt: i }), 1024);
     const seqs: number[] = [];
     let after = 0;
     for (let batch = journal.read(after, 2); batch.length > 0; batch = journal.read(after, 2)) {
       seqs.push(...batch.map((e) => e.seq));
       after = batch[batch.length - 1]!.seq;
       journal.removeUpTo(after);
-      if (after === 4) journal.appendMessage(msg({ packetId: 9, receivedAt: 9 }), 1024);
+      if (after === 4) appendOne(journal, msg({ packetId: 9, receivedAt: 9 }), 1024);
     }
     expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(journal.backlogSize()).toEqual({ entries: 0, bytes: 0 });
@@ -217,7 +220,7 @@ describe('Journal in-memory tail', () => {
 
 describe('Journal reads from disk', () => {
   it('reads past many rows in order, within the entry limit and the byte budget', () => {
-    for (let i = 1; i <= 150; i++) journal.appendMessage(msg({ packetId: i, payload: Buffer.alloc(10, 0x61) }), 1024);
+    for (let i = 1; i <= 150; i++) appendOne(journal, msg({ packetId: i, payload: Buffer.alloc(10, 0x61) }), 1024);
     journal.close();
     journal = new Journal(dir); // nothing in memory: every read goes to SQLite
     expect(journal.read(0, 1000).map((e) => e.seq)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
