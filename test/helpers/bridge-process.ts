@@ -2,7 +2,7 @@
  * The bridge as users run it: `node dist/cli.js start` in its own process, configured only by
  * the environment, stopped with real signals.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { atExit, tempDir } from './cleanup.js';
@@ -38,6 +38,11 @@ export interface BridgeProcess {
   /** Sends a signal and waits for the exit; resolves with the exit code (null when killed). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
+}
+
+/** Exit code of `parc-bridge healthcheck` (the image's HEALTHCHECK) with this HTTP_PORT. */
+export function healthcheck(httpPort: number): number | null {
+  return spawnSync(process.execPath, [CLI, 'healthcheck'], { env: { PATH: process.env.PATH ?? '', HTTP_PORT: String(httpPort) }, timeout: 30_000 }).status;
 }
 
 export function newDataDir(): string {

@@ -4,18 +4,12 @@
  * container uses), and works once they are up. A second bridge on the same DATA_DIR refuses to
  * start instead of writing every reading twice.
  */
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/bridge-process.js';
+import { healthcheck } from '../helpers/bridge-process.js';
 import { SteadyStream, waitForDelivery } from '../helpers/readings.js';
 import { stackOnPrivateMariadb } from '../helpers/outage-stack.js';
 import { createStack, type Stack } from '../helpers/stack.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-
-/** Exit code of `parc-bridge healthcheck` against a bridge's HTTP port. */
-function healthcheck(httpPort: number): number | null {
-  return spawnSync(process.execPath, [CLI, 'healthcheck'], { env: { PATH: process.env.PATH ?? '', HTTP_PORT: String(httpPort) }, timeout: 30_000 }).status;
-}
 
 describe('database not up yet', () => {
   const setup = stackOnPrivateMariadb();
