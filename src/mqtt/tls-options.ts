@@ -18,6 +18,10 @@ export function connectionOptions(cfg: MqttConfig): IClientOptions {
     reconnectPeriod: cfg.retryDelayMs,
     connectTimeout: 30_000,
     resubscribe: false,
+    // By default mqtt-packet makes 65 536 two-byte Buffers at the first write, one per packet id
+    // (~7 MB of heap for good, that every full GC traverses); the bridge writes its PUBACKs
+    // itself (puback.ts), so the few packets MQTT.js writes encode their ids on the spot.
+    writeCache: false,
     // MQTT.js traces every packet through `debug`, which costs CPU on each message even when
     // nothing is printed; keep the trace for DEBUG=mqttjs* only.
     ...(process.env.DEBUG ? {} : { log: () => undefined }),
