@@ -71,7 +71,7 @@ async function publishAll(clients: MqttClient[], perDevice: number, offset = 0):
 
 /** The broker alone: a plain QoS 1 subscriber that acknowledges at once (after the same warm-up as the bridge). */
 async function brokerLimit(stack: Stack, clients: MqttClient[]): Promise<number> {
-  await settle(await mariadbPid(stack)); // the MySQL phase's TRUNCATE leaves background work
+  await settle(stack); // the previous phase's rows are still being written out or purged
   const pair = stack.pki.bridge;
   const subscriber = deviceClient(stack.broker, { ...pair, caFile: stack.pki.caFile }, { clientId: `bench-sub-${randomBytes(3).toString('hex')}`, clean: true });
   await waitFor('bench subscriber', () => subscriber.connected);
@@ -106,8 +106,7 @@ async function brokerLimit(stack: Stack, clients: MqttClient[]): Promise<number>
  * batched-INSERT figure (the bridge sends up to 6 000 rows per transaction, in one round trip).
  */
 async function databaseLimit(stack: Stack): Promise<number> {
-  await stack.db.query('TRUNCATE TABLE mesure');
-  await settle(await mariadbPid(stack));
+  await emptyMesure(stack);
   const pool = mysql.createPool({ ...LOCAL_MARIADB, database: stack.db.name, connectionLimit: 1 });
   const [bacs] = await pool.query<RowDataPacket[]>('SELECT id_bac FROM bac LIMIT 1');
   const bac = Number(bacs[0]!.id_bac);
@@ -122,7 +121,6 @@ async function databaseLimit(stack: Stack): Promise<number> {
     conn.release();
   }
   const seconds = (performance.now() - started) / 1000;
-  await pool.query('TRUNCATE TABLE mesure');
   await pool.end();
   return rows / seconds;
 }
@@ -165,7 +163,8 @@ async function endSessions(stack: Stack, clientIds: string[]): Promise<void> {
  * after a TRUNCATE of hundreds of thousands of rows): otherwise the first phase after a heavy one
  * competes with it for the two cores and measures that instead of the bridge.
  */
-async function settle(pid: number | undefined): Promise<void> {
+async function settle(stack: Stack): Promise<void> {
+  const pid = await mariadbPid(stack);
   if (!pid) return;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -175,6 +174,11 @@ async function settle(pid: number | undefined): Promise<void> {
   }
 }
 
+/** An empty `mesure` for the next phase, once MariaDB is done with emptying it. */
+async function emptyMesure(stack: Stack): Promise<void> {
+  await stack.db.query('TRUNCATE TABLE mesure');
+  await settle(stack);
+}
 
 interface Phase {
   seconds: number;
@@ -226,8 +230,7 @@ async function publishAndCommit(stack: Stack, clients: MqttClient[], perDevice: 
  * apart (`coldMessagesPerSecond`), then the MESSAGES that are measured.
  */
 async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'full', instances = 1, extra: Record<string, string> = {}): Promise<EndToEnd> {
-  await stack.db.query('TRUNCATE TABLE mesure');
-  await settle(await mariadbPid(stack));
+  await emptyMesure(stack);
   const id = `bench-${sync}-${instances}-${randomBytes(3).toString('hex')}`;
   const shared: Record<string, string> = instances > 1 ? { MQTT_SHARED_GROUP: id, MQTT_CLIENT_ID: `${id}-{slot}`, DATA_DIR: newDataDir() } : { MQTT_CLIENT_ID: id };
   const bridges: BridgeProcess[] = [];
@@ -260,8 +263,7 @@ async function endToEnd(stack: Stack, clients: MqttClient[], sync: 'normal' | 'f
 
 /** Steady 1 000 msg/s; latency = first time the row is seen in MySQL − publish time. */
 async function latency(stack: Stack, clients: MqttClient[]): Promise<{ p50: number; p99: number; max: number; peakRssMiB: number }> {
-  await stack.db.query('TRUNCATE TABLE mesure');
-  await settle(await mariadbPid(stack));
+  await emptyMesure(stack);
   const clientId = `bench-lat-${randomBytes(3).toString('hex')}`;
   const bridge: BridgeProcess = await stack.startBridge({ LOG_LEVEL: 'WARNING', MQTT_CLIENT_ID: clientId });
   const sentAt = new Map<string, number>();

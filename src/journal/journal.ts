@@ -64,7 +64,6 @@ const SCHEMA = `
 /** An entry as selected, in column order (raw rows: cheaper than one object per row). */
 type EntryRow = [seq: number, kind: EntryKind, receivedAt: number, topic: string, payload: Buffer, size: number];
 
-
 type EntryValues = [seq: number, kind: EntryKind, receivedAt: number, topic: string, payload: Buffer, size: number, packetId: number | null, digest: Buffer | null];
 
 /**

@@ -1,7 +1,7 @@
 /**
- * PUBACK packets for a group of messages, in one buffer: the bridge acknowledges up to a
- * hundred messages at a time, and one write of them all costs less than a packet encoder call
- * and a stream write each. MQTT 3.1.1 section 3.4: type 4 in the fixed header, remaining length
+ * PUBACK packets for a group of messages, in one buffer: the bridge acknowledges together the
+ * messages of one turn of the event loop (hundreds under load), and one write of them all costs
+ * less than a packet encoder call and a stream write each. MQTT 3.1.1 section 3.4: type 4 in the fixed header, remaining length
  * 2, then the packet id (big-endian). test/unit/puback.test.ts checks this against mqtt-packet.
  */
 const PUBACK_BYTES = 4;
