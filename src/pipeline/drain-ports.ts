@@ -2,7 +2,7 @@
  * What the drain needs from the rest of the bridge: the journal it consumes, and an observer
  * that turns what it did into metrics (so the drain itself knows nothing of Prometheus).
  */
-import type { EntryKind, ErrorType, JournalEntry } from '../decode/types.js';
+import type { EntryKind, ErrorType, JournalEntry, MesureRow } from '../decode/types.js';
 
 export interface DrainJournal {
   readonly id: string;
@@ -21,6 +21,8 @@ export interface BatchStats {
   entries: number;
   seconds: number;
   mesures: number;
+  /** The batch's readings, for the greenhouse watch (last reading per sensor); not to be kept. */
+  readings: readonly MesureRow[];
   controllers: number;
   /** Error rows written, by type. */
   errors: Partial<Record<ErrorType, number>>;
@@ -32,4 +34,12 @@ export interface DrainObserver {
   batchCommitted(stats: BatchStats): void;
   /** `up` after a failure or at the first answer; `wasDown` when an outage just ended. */
   databaseState(up: boolean, wasDown: boolean): void;
+}
+
+/** One observer that tells each of `observers` everything, in order. */
+export function allObservers(...observers: DrainObserver[]): DrainObserver {
+  return {
+    batchCommitted: (stats) => observers.forEach((o) => o.batchCommitted(stats)),
+    databaseState: (up, wasDown) => observers.forEach((o) => o.databaseState(up, wasDown)),
+  };
 }

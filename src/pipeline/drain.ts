@@ -236,6 +236,7 @@ export class Drain {
         entries: entryCount,
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
         mesures: result.mesures,
+        readings: batch.mesures,
         controllers: result.controllers,
         errors,
         suppressed: Object.fromEntries(tx.suppressedByType),
