@@ -15,3 +15,12 @@ export function formatDateTime(ms: number): string {
 export function formatTime(ms: number): string {
   return formatDateTime(ms).slice(11);
 }
+
+/**
+ * Milliseconds on a clock that only moves forward (CLOCK_MONOTONIC), for durations: cache ages,
+ * timers, windows. Wall-clock time (Date.now) may be stepped by NTP or a VM restore; it is for
+ * timestamps that are stored or shown, never for measuring how long something took.
+ */
+export function monotonicMs(): number {
+  return performance.now();
+}

@@ -5,6 +5,7 @@
  */
 import type { RowDataPacket } from 'mysql2';
 import type { Capteur, Catalog } from '../decode/types.js';
+import { monotonicMs } from '../time.js';
 import type { Pool } from './pool.js';
 
 const MISS_RELOAD_AFTER_MS = 5_000;
@@ -28,12 +29,13 @@ const toNumber = (v: number | string | null): number | null => (v === null ? nul
 export class CatalogCache implements Catalog {
   private bacs = new Map<string, number>();
   private capteurs = new Map<string, Capteur>();
-  private loadedAt = 0;
+  /** On the monotonic clock: a wall clock stepped back must not make the cache look fresh. */
+  private loadedAt: number | undefined;
 
   constructor(
     private readonly pool: Pool,
     private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   bacId(serreNumero: number, bacNumero: number): number | undefined {
@@ -50,7 +52,7 @@ export class CatalogCache implements Catalog {
 
   /** Reloads when older than the TTL (or, after a miss, older than a few seconds). */
   async refresh(afterMiss = false): Promise<boolean> {
-    const age = this.now() - this.loadedAt;
+    const age = this.loadedAt === undefined ? Number.POSITIVE_INFINITY : this.now() - this.loadedAt;
     if (age < (afterMiss ? Math.min(MISS_RELOAD_AFTER_MS, this.ttlMs) : this.ttlMs)) return false;
     await this.load();
     return true;
@@ -58,7 +60,7 @@ export class CatalogCache implements Catalog {
 
   /** Marks the cache stale (after a database reconnect): the next refresh reloads it; until then the old data still serves. */
   invalidate(): void {
-    this.loadedAt = 0;
+    this.loadedAt = undefined;
   }
 
   private async load(): Promise<void> {

@@ -4,6 +4,14 @@
  * the window is over. Windows follow the entries' receipt times, so a replay after a restart
  * behaves like the first pass.
  *
+ * Why receipt times and not the monotonic clock: a backlog written after an outage is processed
+ * in seconds, and must be limited per minute of receipt, as it would have been at the time; the
+ * monotonic clock does not survive a restart either. Receipt times are wall-clock times, so a
+ * clock stepped back (NTP step, VM restore) would make `at - start` negative for as long as the
+ * step, and a window would then suppress everything for that long. Entries come in journal
+ * order, in which receipt times only go back when the clock did: a time before its window's
+ * start therefore ends the window (its summary is written) and opens a new one.
+ *
  * Decisions are tentative until the batch that carries them is committed (`LimiterTx`), so a
  * batch retried after a database failure is limited exactly once.
  */
@@ -32,6 +40,11 @@ export class ErrorRateLimiter {
     readonly limit: number,
     readonly windowMs = 60_000,
   ) {}
+
+  /** A window is over a full window after its start, or at once when the clock went back before its start. */
+  isOver(window: Window, at: number): boolean {
+    return at >= window.start + this.windowMs || at < window.start;
+  }
 
   begin(): LimiterTx {
     return new LimiterTx(this, this.windows);
@@ -81,7 +94,7 @@ export class LimiterTx {
     for (const row of rows) {
       const { key, topic } = this.keyOf(row);
       let window = this.get(key);
-      if (window && row.at >= window.start + this.limiter.windowMs) {
+      if (window && this.limiter.isOver(window, row.at)) {
         const summary = this.summary(window);
         if (summary) out.push(summary);
         window = undefined;
@@ -109,7 +122,7 @@ export class LimiterTx {
     const keys = new Set([...this.base.keys(), ...this.changes.keys()]);
     for (const key of keys) {
       const window = this.get(key);
-      if (!window || now < window.start + this.limiter.windowMs) continue;
+      if (!window || !this.limiter.isOver(window, now)) continue;
       const summary = this.summary(window);
       if (summary) out.push(summary);
       this.changes.set(key, undefined);

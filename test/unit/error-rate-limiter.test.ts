@@ -219,4 +219,27 @@ describe('ErrorRateLimiter', () => {
       expect(pass(limiter, [a, b])).toEqual([a, b]);
     });
   });
+  describe('a wall clock stepped back (NTP step, VM restore)', () => {
+    const HOUR = 60 * MINUTE;
+
+    it('ends the window at the first row received before its start, instead of suppressing for an hour', () => {
+      const limiter = new ErrorRateLimiter(2);
+      expect(pass(limiter, rows(7))).toHaveLength(2); // T0 .. T0+6 s: 2 written, 5 suppressed
+
+      const afterStep = rows(3, T0 + 10_000 - HOUR);
+      const out = pass(limiter, afterStep);
+      expect(out.map((r) => (isSummary(r) ? `summary ${r.valeur}` : r.valeur))).toEqual(['summary 5', '0', '1']);
+      // The new window is limited as usual, from the new clock.
+      expect(pass(limiter, rows(1, T0 + 20_000 - HOUR))).toEqual([]);
+      expect(pass(limiter, rows(1, T0 + 10_000 - HOUR + MINUTE))).toHaveLength(2); // summary, then a new window
+    });
+
+    it('writes the summary of a window when the idle flush comes from before its start', () => {
+      const limiter = new ErrorRateLimiter(1);
+      pass(limiter, rows(4));
+      const out = pass(limiter, [], T0 + 30_000 - HOUR);
+      expect(out.map((r) => r.valeur)).toEqual(['3']);
+      expect(pass(limiter, [row(T0 + 31_000 - HOUR)])).toHaveLength(1); // forgotten: a fresh window
+    });
+  });
 });
