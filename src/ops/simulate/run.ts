@@ -3,6 +3,7 @@ import type { SimulateOptions } from './args.js';
 import { controllerMac, deviceIdentity, makeCerts, missingCertsMessage, missingFiles } from './certs.js';
 import { SimulatedController } from './controller.js';
 import { badMessage, newBacState, nextReading, pickBadKind, readingTopic, type BacState, type Rng } from './readings.js';
+import { monotonicMs } from '../../time.js';
 import { PROGRESS_EVERY_MS, Stats } from './stats.js';
 
 /**
@@ -71,7 +72,7 @@ export async function runSimulation(opts: SimulateOptions, io: SimulationIo): Pr
     for (let b = 1; b <= opts.bacs; b++) slots.push({ controller, serre: i + 1, bac: b, state: newBacState(rng, offset) });
   });
 
-  const startedAt = Date.now();
+  const startedAt = monotonicMs();
   let slotsDone = 0;
   let cursor = 0;
   const countReached = () => opts.count !== undefined && stats.bacMessages() >= opts.count;
@@ -81,7 +82,7 @@ export async function runSimulation(opts: SimulateOptions, io: SimulationIo): Pr
   const finished = new Promise<void>((resolve) => (finish = resolve));
 
   const publishDue = () => {
-    const due = Math.floor(((Date.now() - startedAt) * opts.rate) / 1000);
+    const due = Math.floor(((monotonicMs() - startedAt) * opts.rate) / 1000);
     while (slotsDone < due && !countReached() && pending() < MAX_PENDING) {
       const slot = slots[cursor++ % slots.length]!;
       slotsDone++;
@@ -102,7 +103,7 @@ export async function runSimulation(opts: SimulateOptions, io: SimulationIo): Pr
   const timers: NodeJS.Timeout[] = [setInterval(publishDue, TICK_MS)];
   timers.push(
     setInterval(
-      () => io.out(stats.progressLine(Date.now(), { connected: controllers.filter((c) => c.connected).length, pendingAcks: pending() })),
+      () => io.out(stats.progressLine(monotonicMs(), { connected: controllers.filter((c) => c.connected).length, pendingAcks: pending() })),
       PROGRESS_EVERY_MS,
     ),
   );
@@ -117,7 +118,7 @@ export async function runSimulation(opts: SimulateOptions, io: SimulationIo): Pr
   for (const t of timers) clearInterval(t);
   await Promise.all(controllers.map((c) => c.stop(ACK_WAIT_MS)));
   const unacked = stats.get('publish_failed');
-  io.out(stats.summaryLine(Date.now()));
+  io.out(stats.summaryLine(monotonicMs()));
   if (unacked > 0) io.err(`simulate: ${unacked} publish(es) failed (connection lost before they were sent)`);
   return 0;
 }

@@ -3,6 +3,8 @@
  * reconnects. Printed as a JSON line every 10 s at most, and as one summary line at the end.
  */
 
+import { monotonicMs } from '../../time.js';
+
 export const PROGRESS_EVERY_MS = 10_000;
 
 /** Kinds that are messages on serre/+/bac/+ (what --count and --rate are about). */
@@ -10,9 +12,10 @@ export const BAC_KINDS = ['reading', 'invalid_json', 'unknown_sensor', 'out_of_r
 
 export class Stats {
   private readonly counts = new Map<string, number>();
+  /** On the monotonic clock, like every `now` given to this class: it measures durations. */
   readonly startedAt: number;
 
-  constructor(now = Date.now()) {
+  constructor(now = monotonicMs()) {
     this.startedAt = now;
   }
 
