@@ -12,7 +12,7 @@ usage() {
   cat <<USAGE
 Usage: $(basename "$0") <cert> [key|-] [ca]
 
-  cert  PEM certificate to inspect (e.g. certs/server.crt, client-certs/<MAC>/client.crt)
+  cert  PEM certificate to inspect (e.g. server-certs/server.crt, client-certs/<MAC>/client.crt)
   key   its private key: checks that it is RSA 2048 in PKCS#1 and matches the certificate
         ('-' to skip it and still give a CA)
   ca    CA certificate to verify the chain against (default: ca.crt next to <cert>)

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Issues a client identity (key + certificate signed by the PKI's CA) for one device or for the
-# bridge. The certificate's CN becomes the MQTT username (use_identity_as_username), which the
-# broker's ACL checks: a controller's CN must be its Wi-Fi MAC, upper-case, as it publishes on
-# controleur/<MAC>.
+# Issues a client identity (key + certificate signed by the PKI's CA in server-certs/) for one
+# device or for the bridge. The certificate's CN becomes the MQTT username
+# (use_identity_as_username), which the broker's ACL checks. Recommended CN of a controller: its
+# Wi-Fi MAC, upper-case, as it publishes on controleur/<MAC>; the hardened ACL (acl.mac-cn)
+# requires it.
 #
 #   clients-certs.sh [--force] <name>            -> client-certs/<name>/ (+ Arduino header)
-#   clients-certs.sh [--force] --bridge [name]   -> client-certs/client.{crt,key}, ca.crt
+#   clients-certs.sh [--force] --bridge [name]   -> client-certs/client.{crt,key}
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=mosquitto/pki-lib.sh
 source "$script_dir/pki-lib.sh"
 
-readonly BRIDGE_CN=parc-bridge
+readonly BRIDGE_CN=mqtt-bridge
+# The bridge's identity in earlier versions of this project; the shipped ACL still lets it read.
+readonly OLD_BRIDGE_CN=parc-bridge
 
 usage() {
   cat <<USAGE
@@ -20,17 +23,19 @@ Usage: $(basename "$0") [--force] <name>
        $(basename "$0") [--force] --bridge [name]
 
 <name> is the certificate's CN, which the broker uses as the MQTT username. For an ESP32 /
-M5Stack controller it must be its Wi-Fi MAC, e.g. 24:6F:28:AB:CD:EF (upper-case; a lower-case
-MAC is upper-cased): the ACL only lets it publish on controleur/<its MAC>.
+M5Stack controller, use its Wi-Fi MAC, e.g. 24:6F:28:AB:CD:EF (upper-case; a lower-case MAC is
+upper-cased): the default ACL accepts any CN, but the hardened one (config/acl.mac-cn) only
+lets a controller publish on controleur/<its CN>.
 Allowed: letters, digits, ':', '-', '_', '.', at most 64, starting with a letter or digit.
 
 A device gets client-certs/<name>/{client.crt,client.key,ca.crt,<name>.h}; the .h file holds
 the CA, the certificate and the key as PROGMEM strings, ready to #include in the firmware.
 --bridge makes the bridge's own identity (CN $BRIDGE_CN unless a name is given) at
-client-certs/client.crt, client.key and ca.crt, the files docker-compose.yml mounts at /certs/.
+client-certs/client.crt and client.key, which docker-compose.yml mounts at /certs/ with
+server-certs/ca.crt.
 An existing identity is never replaced unless --force is given.
 
-Environment: PKI_DIR (root holding certs/ and client-certs/, default $script_dir),
+Environment: PKI_DIR (root holding server-certs/ and client-certs/, default $script_dir),
 BRIDGE_KEY_OWNER (uid:gid given the bridge's client.key when run as root; default 1001:1001,
 the bridge container's user; empty to skip).
 USAGE
@@ -76,14 +81,18 @@ if [[ $name =~ ^$hex(:$hex){5}$ && $name != "${name^^}" ]]; then
   note "note: using the upper-case MAC $name (the ACL compares it exactly with the topic)"
 fi
 [[ $name != mosquitto ]] || usage_error "'mosquitto' is the broker's own CN"
-[[ $bridge -eq 1 || $name != "$BRIDGE_CN" ]] ||
-  usage_error "'$BRIDGE_CN' is the bridge's identity: use --bridge"
+# The ACL lets these names read every reading: only the bridge may have them.
+[[ $bridge -eq 1 || ($name != "$BRIDGE_CN" && $name != "$OLD_BRIDGE_CN") ]] ||
+  usage_error "'$name' is a bridge identity (the ACL lets it read everything): use --bridge"
 
 require_openssl
 root=${PKI_DIR:-$script_dir}
-ca_crt=$root/certs/ca.crt
-ca_key=$root/certs/ca.key
-[[ -f $ca_crt && -f $ca_key ]] || die "no CA in $root/certs: run server-certs.sh <LAN_IP> first"
+ca_crt=$root/server-certs/ca.crt
+ca_key=$root/server-certs/ca.key
+if [[ ! -e $ca_crt && -f $root/certs/ca.crt ]]; then
+  die "the CA is in $root/certs, the folder of earlier versions: mv $root/certs $root/server-certs"
+fi
+[[ -f $ca_crt && -f $ca_key ]] || die "no CA in $root/server-certs: run server-certs.sh <LAN_IP> first"
 
 out_root=$root/client-certs
 if [[ $bridge -eq 1 ]]; then
@@ -149,11 +158,12 @@ HEADER
 }
 
 if [[ $bridge -eq 1 ]]; then
-  for f in client.key client.crt ca.crt; do
+  # The bridge's CA is server-certs/ca.crt itself, as in the original layout: no copy here.
+  for f in client.key client.crt; do
     mv -f "$tmp/$f" "$dest/$f"
   done
   give_key "$dest/client.key" "${BRIDGE_KEY_OWNER-1001:1001}"
-  note "Created the bridge identity CN=$name in $dest (client.crt, client.key, ca.crt)"
+  note "Created the bridge identity CN=$name in $dest (client.crt, client.key; its CA is $ca_crt)"
 else
   header_name=${name//[^A-Za-z0-9_]/_}.h
   (umask 077 && write_header "$header_name" >"$tmp/$header_name")

@@ -3,7 +3,8 @@
 #
 #   server-certs.sh <LAN_IP> [more IPs or DNS names]
 #
-# Writes ${PKI_DIR:-<this script's folder>}/certs/{ca.crt,ca.key,server.crt,server.key}.
+# Writes ${PKI_DIR:-<this script's folder>}/server-certs/{ca.crt,ca.key,server.crt,server.key},
+# the layout of the original SIGACS installation (docker-compose.yml mounts that folder).
 # An existing CA is always kept: replacing it would invalidate every device certificate.
 # Re-running only makes a new broker key and certificate (e.g. when the LAN IP changes).
 set -euo pipefail
@@ -16,7 +17,7 @@ usage() {
   cat <<USAGE
 Usage: $(basename "$0") <LAN_IP> [more IPs or DNS names...]
 
-Creates the CA (only if ${PKI_DIR:-$script_dir}/certs/ca.crt does not exist yet) and the broker
+Creates the CA (only if ${PKI_DIR:-$script_dir}/server-certs/ca.crt does not exist yet) and the broker
 certificate CN=mosquitto with subjectAltName DNS:mosquitto, IP:<LAN_IP> and any further names.
 <LAN_IP> is the address the ESP32 controllers use to reach the broker: they check it against
 the certificate, so give every IP or name a client may connect with.
@@ -81,7 +82,13 @@ template="$script_dir/v3.ext"
 [[ $(grep -c '^subjectAltName *=' "$template") -eq 1 ]] ||
   die "$template must contain exactly one 'subjectAltName =' line"
 
-out="${PKI_DIR:-$script_dir}/certs"
+root="${PKI_DIR:-$script_dir}"
+out="$root/server-certs"
+# Earlier versions of this project wrote to certs/: a new CA here would orphan every device.
+if [[ -e $root/certs/ca.crt && ! -e $out/ca.crt ]]; then
+  die "the CA is in $root/certs, the folder of earlier versions: move it first" \
+    "(mv $root/certs $out), then run this again"
+fi
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -32,7 +32,10 @@ export interface Broker {
 }
 
 const SHIPPED_CONF = path.join(MOSQUITTO_DIR, 'config', 'mosquitto.conf');
-const SHIPPED_ACL = path.join(MOSQUITTO_DIR, 'config', 'acl');
+const SHIPPED_ACL_LINE = 'acl_file /mosquitto/config/acl';
+
+/** The shipped ACL files: the default one, and the hardening that binds controleur/<MAC> to CN=<MAC>. */
+export type ShippedAcl = 'acl' | 'acl.mac-cn';
 const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? (existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto');
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -52,17 +55,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The shipped config with its container paths pointed at the test PKI and data dir. */
-export function testBrokerConfig(shipped: string, pki: Pki, port: number, dataDir: string): string {
+/**
+ * The shipped config with its container paths pointed at the test PKI and data dir. `acl`
+ * switches the acl_file line the way the operator does (docs/deployment.md) for the hardened ACL.
+ */
+export function testBrokerConfig(shipped: string, pki: Pki, port: number, dataDir: string, acl: ShippedAcl = 'acl'): string {
   const paths = new Map<string, string>([
     ['/mosquitto/certs/ca.crt', pki.caFile],
     ['/mosquitto/certs/server.crt', pki.server.certFile],
     ['/mosquitto/certs/server.key', pki.server.keyFile],
     ['/mosquitto/data/', `${dataDir}/`],
-    ['/mosquitto/config/acl', SHIPPED_ACL],
+    [`/mosquitto/config/${acl}`, path.join(MOSQUITTO_DIR, 'config', acl)],
   ]);
+  if (!shipped.split('\n').includes(SHIPPED_ACL_LINE)) throw new Error(`shipped mosquitto.conf: no "${SHIPPED_ACL_LINE}" line`);
   let listeners = 0;
-  const lines = shipped.split('\n').map((line) => {
+  const lines = shipped.split('\n').map((original) => {
+    const line = original === SHIPPED_ACL_LINE ? `acl_file /mosquitto/config/${acl}` : original;
     if (line.startsWith('#')) return line;
     if (/^listener\b/.test(line)) {
       listeners++;
@@ -116,14 +124,14 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startBroker(pki: Pki, opts: { port?: number; extraConfig?: string } = {}): Promise<Broker> {
+export async function startBroker(pki: Pki, opts: { port?: number; extraConfig?: string; acl?: ShippedAcl } = {}): Promise<Broker> {
   const port = opts.port ?? (await freePort());
   const workDir = await tempDir('parc-broker-');
   const dataDir = path.join(workDir, 'data');
   await mkdir(dataDir);
   const confFile = path.join(workDir, 'mosquitto.conf');
   const shipped = await readFile(SHIPPED_CONF, 'utf8');
-  await writeFile(confFile, testBrokerConfig(shipped, pki, port, dataDir) + (opts.extraConfig ? `\n${opts.extraConfig}\n` : ''));
+  await writeFile(confFile, testBrokerConfig(shipped, pki, port, dataDir, opts.acl) + (opts.extraConfig ? `\n${opts.extraConfig}\n` : ''));
 
   const output: string[] = [];
   let child: ChildProcess | undefined;

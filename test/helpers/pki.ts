@@ -16,12 +16,12 @@ export interface CertPair {
 }
 
 export interface Pki {
-  /** PKI_DIR: holds certs/ (CA, broker) and client-certs/ (bridge, devices). */
+  /** PKI_DIR: holds server-certs/ (CA, broker) and client-certs/ (bridge, devices). */
   dir: string;
   caFile: string;
   /** The broker's identity, CN=mosquitto, SAN 127.0.0.1 and localhost at least. */
   server: CertPair;
-  /** The bridge's identity, CN=parc-bridge (clients-certs.sh --bridge). */
+  /** The bridge's identity, CN=mqtt-bridge (clients-certs.sh --bridge). */
   bridge: CertPair;
   /** A device identity with CN=name (clients-certs.sh name), made once per name. */
   client(name: string): Promise<CertPair>;
@@ -99,8 +99,8 @@ export async function makePki(opts: { dir?: string; serverNames?: string[] } = {
 
   return {
     dir,
-    caFile: path.join(dir, 'certs', 'ca.crt'),
-    server: { certFile: path.join(dir, 'certs', 'server.crt'), keyFile: path.join(dir, 'certs', 'server.key') },
+    caFile: path.join(dir, 'server-certs', 'ca.crt'),
+    server: { certFile: path.join(dir, 'server-certs', 'server.crt'), keyFile: path.join(dir, 'server-certs', 'server.key') },
     bridge,
     client,
   };
@@ -158,7 +158,7 @@ export async function makeExpiredCert(pki: Pki, name = 'AA:BB:CC:00:00:02'): Pro
   await openssl(['req', '-new', '-key', pair.keyFile, '-subj', `/CN=${name}`, '-out', file('client.csr')]);
   await openssl([
     'ca', '-batch', '-notext', '-config', file('ca.cnf'), '-extensions', 'client_ext',
-    '-cert', pki.caFile, '-keyfile', path.join(pki.dir, 'certs', 'ca.key'),
+    '-cert', pki.caFile, '-keyfile', path.join(pki.dir, 'server-certs', 'ca.key'),
     '-startdate', '20200101000000Z', '-enddate', '20200201000000Z',
     '-in', file('client.csr'), '-out', pair.certFile,
   ]);

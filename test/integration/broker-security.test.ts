@@ -1,18 +1,22 @@
 /**
  * The shipped mosquitto.conf and acl on a real Mosquitto: who gets in (mTLS), who may publish
- * and read what (ACL), the Last Will, and queues that survive a burst and a broker restart.
+ * and read what (the default ACL and the hardened acl.mac-cn), the Last Will, and queues that
+ * survive a burst and a broker restart.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { connectOutcome, deviceClient, startBroker, waitForLog, type Broker } from '../helpers/broker.js';
-import { makeExpiredCert, makeForeignCert, makePki, REPO_ROOT, type CertPair, type Pki } from '../helpers/pki.js';
+import { tempDir } from '../helpers/cleanup.js';
+import { makeExpiredCert, makeForeignCert, makePki, REPO_ROOT, runScript, type CertPair, type Pki } from '../helpers/pki.js';
 
 const MAC_A = 'A4:CF:12:00:00:0A';
 const MAC_B = 'A4:CF:12:00:00:0B';
+/** A device named by hand, the original README's way: its CN is not its MAC. */
+const NAMED_DEVICE = 'm5-serre-1';
 const BRIDGE_TOPICS = ['serre/+/bac/+', 'controleur/+', 'controleur/+/disconnect'];
 
 interface Received {
@@ -29,10 +33,10 @@ function track(client: MqttClient): MqttClient {
   return client;
 }
 
-async function connected(pair: CertPair, opts: IClientOptions = {}): Promise<MqttClient> {
-  const client = track(deviceClient(broker, { ...pair, caFile: pki.caFile }, opts));
+async function connected(pair: CertPair, opts: IClientOptions = {}, on: Broker = broker): Promise<MqttClient> {
+  const client = track(deviceClient(on, { ...pair, caFile: pki.caFile }, opts));
   const outcome = await connectOutcome(client);
-  if (!outcome.connected) throw new Error(`connection refused: ${outcome.error?.message}\n${broker.log()}`);
+  if (!outcome.connected) throw new Error(`connection refused: ${outcome.error?.message}\n${on.log()}`);
   return client;
 }
 
@@ -51,8 +55,8 @@ async function barrier(client: MqttClient): Promise<void> {
 }
 
 /** A bridge identity subscribed the way the bridge subscribes (QoS 1). */
-async function bridgeListener(extra: IClientOptions = {}, topics = BRIDGE_TOPICS): Promise<{ client: MqttClient; seen: Received[] }> {
-  const client = await connected(pki.bridge, extra);
+async function bridgeListener(extra: IClientOptions = {}, topics = BRIDGE_TOPICS, on: Broker = broker, identity: CertPair = pki.bridge): Promise<{ client: MqttClient; seen: Received[] }> {
+  const client = await connected(identity, extra, on);
   const seen = collect(client);
   const granted = await client.subscribeAsync(topics, { qos: 1 });
   expect(granted.map((g) => g.qos)).toEqual(topics.map(() => 1));
@@ -70,6 +74,27 @@ function until(seen: Received[], count: number, client: MqttClient): Promise<voi
     client.on('message', check);
     check();
   });
+}
+
+/** The bridge identity of earlier versions of this project, CN=parc-bridge, signed by the same CA. */
+async function oldBridgeIdentity(): Promise<CertPair> {
+  const dir = await tempDir('parc-pki-old-bridge-');
+  mkdirSync(path.join(dir, 'server-certs'));
+  for (const f of ['ca.crt', 'ca.key']) copyFileSync(path.join(pki.dir, 'server-certs', f), path.join(dir, 'server-certs', f));
+  const r = await runScript('clients-certs.sh', ['--bridge', 'parc-bridge'], { PKI_DIR: dir });
+  if (r.code !== 0) throw new Error(r.stderr);
+  return { certFile: path.join(dir, 'client-certs', 'client.crt'), keyFile: path.join(dir, 'client-certs', 'client.key') };
+}
+
+/** Publishes the controller's status and a will, then cuts its socket: what the bridge sees. */
+async function statusThenPowerCut(device: CertPair, mac: string, on: Broker = broker): Promise<Received[]> {
+  const bridge = await bridgeListener({}, BRIDGE_TOPICS, on);
+  const client = await connected(device, { will: { topic: `controleur/${mac}/disconnect`, payload: Buffer.alloc(0), qos: 1, retain: false } }, on);
+  await client.publishAsync(`controleur/${mac}`, '{"ip": "192.168.42.87", "status": true}', { qos: 1 });
+  client.stream.destroy(); // a power cut: no DISCONNECT packet
+  await waitForLog(on, new RegExp(`Client ${client.options.clientId} (closed its connection|disconnected)|Socket error on client ${client.options.clientId}`));
+  await barrier(bridge.client);
+  return bridge.seen;
 }
 
 beforeAll(async () => {
@@ -158,18 +183,10 @@ describe('ACL', () => {
     expect(spied).toEqual([]);
   });
 
-  it('a device cannot publish outside its topics (MQTT 5: PUBACK not authorized)', async () => {
+  it('a device cannot publish outside the three topic families (MQTT 5: PUBACK not authorized)', async () => {
     const bridge = await bridgeListener();
     const device = await connected(await pki.client(MAC_A), { protocolVersion: 5 });
-    const forbidden = [
-      `controleur/${MAC_B}`,
-      `controleur/${MAC_B}/disconnect`,
-      `controleur/${MAC_A.toLowerCase()}`,
-      'serre/1/bac/2/extra',
-      'serre/1',
-      'commande/serre/1',
-      'barrier/x',
-    ];
+    const forbidden = ['serre/1/bac/2/extra', 'serre/1', `controleur/${MAC_A}/disconnect/x`, 'commande/serre/1', 'barrier/x', 'parc-bridge/doctor/x'];
     for (const topic of forbidden) {
       await expect(device.publishAsync(topic, '{"status": false}', { qos: 1 }), topic).rejects.toMatchObject({ code: 135 });
     }
@@ -180,30 +197,78 @@ describe('ACL', () => {
     expect(bridge.seen).toEqual([{ topic: 'serre/9/bac/9', payload: '{"humiditeSol": 1}' }]);
   });
 
-  it("drops a Last Will set on another controller's topic", async () => {
+  it(`a device with a descriptive CN (${NAMED_DEVICE}) publishes readings, its status and its Last Will`, async () => {
+    const named = await pki.client(NAMED_DEVICE);
     const bridge = await bridgeListener();
-    const liar = await connected(await pki.client(MAC_A), {
-      clientId: 'will-liar',
-      will: { topic: `controleur/${MAC_B}/disconnect`, payload: Buffer.alloc(0), qos: 1, retain: false },
-    });
-    liar.stream.destroy();
-    // Mosquitto handles the will in the same step as it logs the disconnection.
-    await waitForLog(broker, /Client will-liar closed its connection|Socket error on client will-liar/);
-    await barrier(bridge.client);
-    expect(bridge.seen).toEqual([]);
+    const device = await connected(named);
+    await device.publishAsync('serre/2/bac/1', '{"humiditeAmbiante": 61}', { qos: 1 });
+    await until(bridge.seen, 1, bridge.client);
+    expect(bridge.seen).toEqual([{ topic: 'serre/2/bac/1', payload: '{"humiditeAmbiante": 61}' }]);
+    expect(await statusThenPowerCut(named, MAC_A)).toEqual([
+      { topic: `controleur/${MAC_A}`, payload: '{"ip": "192.168.42.87", "status": true}' },
+      { topic: `controleur/${MAC_A}/disconnect`, payload: '' },
+    ]);
   });
 
   it("publishes the Last Will on controleur/<MAC>/disconnect when the device's socket dies", async () => {
-    const bridge = await bridgeListener();
-    const device = await connected(await pki.client(MAC_A), {
-      will: { topic: `controleur/${MAC_A}/disconnect`, payload: Buffer.alloc(0), qos: 1, retain: false },
-    });
-    await device.publishAsync(`controleur/${MAC_A}`, '{"ip": "192.168.42.87", "status": true}', { qos: 1 });
-    device.stream.destroy(); // a power cut: no DISCONNECT packet
-    await until(bridge.seen, 2, bridge.client);
-    expect(bridge.seen).toEqual([
+    expect(await statusThenPowerCut(await pki.client(MAC_A), MAC_A)).toEqual([
       { topic: `controleur/${MAC_A}`, payload: '{"ip": "192.168.42.87", "status": true}' },
       { topic: `controleur/${MAC_A}/disconnect`, payload: '' },
+    ]);
+  });
+
+  it('lets the bridge identity of earlier versions (CN=parc-bridge) read too', async () => {
+    const old = await bridgeListener({}, BRIDGE_TOPICS, broker, await oldBridgeIdentity());
+    const device = await connected(await pki.client(MAC_A));
+    await device.publishAsync('serre/5/bac/2', '{"humiditeSol": 33}', { qos: 1 });
+    await until(old.seen, 1, old.client);
+    expect(old.seen).toEqual([{ topic: 'serre/5/bac/2', payload: '{"humiditeSol": 33}' }]);
+  });
+});
+
+describe('hardened ACL (acl.mac-cn): controller topics bound to CN = MAC', () => {
+  let hardened: Broker;
+  beforeAll(async () => {
+    hardened = await startBroker(pki, { acl: 'acl.mac-cn' });
+  });
+  afterAll(async () => {
+    await hardened?.stop();
+  });
+
+  it("refuses another controller's topics, and the MAC in another case (MQTT 5: PUBACK not authorized)", async () => {
+    const bridge = await bridgeListener({}, BRIDGE_TOPICS, hardened);
+    const device = await connected(await pki.client(MAC_A), { protocolVersion: 5 }, hardened);
+    for (const topic of [`controleur/${MAC_B}`, `controleur/${MAC_B}/disconnect`, `controleur/${MAC_A.toLowerCase()}`]) {
+      await expect(device.publishAsync(topic, '{"status": false}', { qos: 1 }), topic).rejects.toMatchObject({ code: 135 });
+    }
+    await device.publishAsync(`controleur/${MAC_A}`, '{"ip": "192.168.42.85", "status": true}', { qos: 1 });
+    await device.publishAsync('serre/1/bac/2', '{"humiditeSol": 45}', { qos: 1 });
+    await until(bridge.seen, 2, bridge.client);
+    await barrier(bridge.client);
+    expect(bridge.seen).toEqual([
+      { topic: `controleur/${MAC_A}`, payload: '{"ip": "192.168.42.85", "status": true}' },
+      { topic: 'serre/1/bac/2', payload: '{"humiditeSol": 45}' },
+    ]);
+  });
+
+  it(`drops the status and Last Will of a device whose CN is not its MAC (${NAMED_DEVICE}), keeps its readings`, async () => {
+    const named = await pki.client(NAMED_DEVICE);
+    expect(await statusThenPowerCut(named, MAC_A, hardened)).toEqual([]);
+    const bridge = await bridgeListener({}, BRIDGE_TOPICS, hardened);
+    const device = await connected(named, {}, hardened);
+    await device.publishAsync('serre/3/bac/3', '{"humiditeSol": 12}', { qos: 1 });
+    await until(bridge.seen, 1, bridge.client);
+    expect(bridge.seen).toEqual([{ topic: 'serre/3/bac/3', payload: '{"humiditeSol": 12}' }]);
+  });
+
+  it("drops a Last Will set on another controller's topic", async () => {
+    expect(await statusThenPowerCut(await pki.client(MAC_A), MAC_B, hardened)).toEqual([]);
+  });
+
+  it("delivers a controller's own status and Last Will", async () => {
+    expect(await statusThenPowerCut(await pki.client(MAC_B), MAC_B, hardened)).toEqual([
+      { topic: `controleur/${MAC_B}`, payload: '{"ip": "192.168.42.87", "status": true}' },
+      { topic: `controleur/${MAC_B}/disconnect`, payload: '' },
     ]);
   });
 });

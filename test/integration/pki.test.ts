@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -86,19 +86,19 @@ describe('server-certs.sh', () => {
   });
 
   it('writes RSA 2048 PKCS#1 keys, mode 600, matching their certificates', () => {
-    expectGoodKey({ certFile: pki.caFile, keyFile: path.join(pki.dir, 'certs', 'ca.key') });
+    expectGoodKey({ certFile: pki.caFile, keyFile: path.join(pki.dir, 'server-certs', 'ca.key') });
     expectGoodKey(pki.server);
   });
 
   it('keeps the CA on a re-run and only replaces the broker certificate', async () => {
     const caBefore = readFileSync(pki.caFile);
-    const caKeyBefore = readFileSync(path.join(pki.dir, 'certs', 'ca.key'));
+    const caKeyBefore = readFileSync(path.join(pki.dir, 'server-certs', 'ca.key'));
     const serverBefore = readFileSync(pki.server.certFile);
     const r = await runScript('server-certs.sh', ['10.0.0.7'], { PKI_DIR: pki.dir });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/Keeping the existing CA/);
     expect(readFileSync(pki.caFile)).toEqual(caBefore);
-    expect(readFileSync(path.join(pki.dir, 'certs', 'ca.key'))).toEqual(caKeyBefore);
+    expect(readFileSync(path.join(pki.dir, 'server-certs', 'ca.key'))).toEqual(caKeyBefore);
     expect(readFileSync(pki.server.certFile)).not.toEqual(serverBefore);
     expect(cert(pki.server.certFile).subjectAltName).toBe('DNS:mosquitto, IP Address:10.0.0.7');
     expectVerifies(pki.caFile, pki.server.certFile);
@@ -120,17 +120,36 @@ describe('server-certs.sh', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/Usage: server-certs\.sh <LAN_IP>/);
-    expect(existsSync(path.join(dir, 'certs'))).toBe(false);
+    expect(existsSync(path.join(dir, 'server-certs'))).toBe(false);
   });
 
   it('refuses to run with half a CA rather than replacing it', async () => {
     const dir = await tempDir('parc-pki-half-');
     expect((await runScript('server-certs.sh', ['10.0.0.1'], { PKI_DIR: dir })).code).toBe(0);
-    unlinkSync(path.join(dir, 'certs', 'ca.key')); // a lost key: a new CA would orphan every device
+    unlinkSync(path.join(dir, 'server-certs', 'ca.key')); // a lost key: a new CA would orphan every device
     const r = await runScript('server-certs.sh', ['10.0.0.1'], { PKI_DIR: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/only one of ca\.crt \/ ca\.key exists/);
-    expect(existsSync(path.join(dir, 'certs', 'ca.key'))).toBe(false);
+    expect(existsSync(path.join(dir, 'server-certs', 'ca.key'))).toBe(false);
+  });
+
+  it('writes the original layout, server-certs/{ca.crt,ca.key,server.crt,server.key}', async () => {
+    const dir = await tempDir('parc-pki-layout-');
+    expect((await runScript('server-certs.sh', ['10.0.0.1'], { PKI_DIR: dir })).code).toBe(0);
+    expect(readdirSync(path.join(dir, 'server-certs')).sort()).toEqual(['ca.crt', 'ca.key', 'server.crt', 'server.key']);
+    expect(readdirSync(dir)).toEqual(['server-certs']);
+  });
+
+  it('refuses to make a second CA when an earlier version left one in certs/', async () => {
+    const old = await tempDir('parc-pki-old-');
+    expect((await runScript('server-certs.sh', ['10.0.0.1'], { PKI_DIR: old })).code).toBe(0);
+    renameSync(path.join(old, 'server-certs'), path.join(old, 'certs'));
+    for (const [script, args] of [['server-certs.sh', ['10.0.0.1']], ['clients-certs.sh', [MAC]]] as const) {
+      const r = await runScript(script, [...args], { PKI_DIR: old });
+      expect(r.code, script).toBe(1);
+      expect(r.stderr, script).toMatch(/the CA is in .*\/certs, the folder of earlier versions.*mv .*\/certs .*\/server-certs/);
+    }
+    expect(readdirSync(old)).toEqual(['certs']);
   });
 });
 
@@ -140,14 +159,22 @@ describe('clients-certs.sh', () => {
     pki = await makePki();
   });
 
-  it('--bridge makes CN=parc-bridge at client-certs/client.{crt,key} with a copy of the CA', () => {
+  it('--bridge makes CN=mqtt-bridge at client-certs/client.{crt,key}, the original layout (its CA stays in server-certs/)', () => {
     const bridge = cert(pki.bridge.certFile);
-    expect(bridge.subject).toBe('CN=parc-bridge');
+    expect(bridge.subject).toBe('CN=mqtt-bridge');
     expect(bridge.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']); // clientAuth only
     expect(validityDays(bridge)).toBeLessThanOrEqual(825);
     expectVerifies(pki.caFile, pki.bridge.certFile);
     expectGoodKey(pki.bridge);
-    expect(readFileSync(path.join(pki.dir, 'client-certs', 'ca.crt'))).toEqual(readFileSync(pki.caFile));
+    expect(pki.caFile).toBe(path.join(pki.dir, 'server-certs', 'ca.crt'));
+    expect(readdirSync(path.join(pki.dir, 'client-certs')).filter((f) => f.includes('.')).sort()).toEqual(['client.crt', 'client.key']);
+  });
+
+  it('--bridge parc-bridge still makes the identity of earlier versions, which the ACL keeps readable', async () => {
+    const dir = await tempDir('parc-pki-old-bridge-');
+    expect((await runScript('server-certs.sh', ['10.0.0.1'], { PKI_DIR: dir })).code).toBe(0);
+    expect((await runScript('clients-certs.sh', ['--bridge', 'parc-bridge'], { PKI_DIR: dir })).code).toBe(0);
+    expect(cert(path.join(dir, 'client-certs', 'client.crt')).subject).toBe('CN=parc-bridge');
   });
 
   it('makes a device identity in its own folder, CN = the MAC', async () => {
@@ -250,7 +277,8 @@ describe('clients-certs.sh', () => {
     [['--nope'], /unknown option/],
     [['one', 'two'], /one name at a time/],
     [['mosquitto'], /broker's own CN/],
-    [['parc-bridge'], /use --bridge/],
+    [['mqtt-bridge'], /bridge identity .*use --bridge/],
+    [['parc-bridge'], /bridge identity .*use --bridge/],
   ])('refuses %j with a clear message and exit 2', async (args, message) => {
     const r = await runScript('clients-certs.sh', args, { PKI_DIR: pki.dir });
     expect(r.code).toBe(2);
