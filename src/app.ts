@@ -5,6 +5,7 @@
  */
 import type { BridgeConfig } from './config.js';
 import { CatalogCache } from './db/catalog.js';
+import { ClockSkewMonitor } from './db/clock-skew.js';
 import { createPool, type Pool } from './db/pool.js';
 import { HttpServer } from './http/server.js';
 import type { Journal } from './journal/journal.js';
@@ -21,6 +22,7 @@ import { SummaryLog } from './status/summary-log.js';
 import { ThroughputSampler } from './status/throughput.js';
 import { daysUntilExpiry, readCertificate } from './tls/certificates.js';
 import { errorMessage } from './error-message.js';
+import { monotonicMs } from './time.js';
 
 export class App {
   readonly metrics = new Metrics();
@@ -31,6 +33,8 @@ export class App {
   readonly pool: Pool;
   readonly drain: Drain;
   readonly source: MqttSource;
+  /** `clockSkew.state()`: the bridge's clock against the database's, for the status page. */
+  readonly clockSkew: ClockSkewMonitor;
   /** The configuration with this instance's journal slot and client id filled in. */
   readonly config: BridgeConfig;
   private http: HttpServer | undefined;
@@ -45,6 +49,12 @@ export class App {
     this.config = config;
     this.journal = opened.journal;
     this.pool = createPool(config.db);
+    this.clockSkew = new ClockSkewMonitor(
+      this.pool,
+      log.child({ part: 'clock' }),
+      (seconds) => this.metrics.clockSkewSeconds.set(seconds),
+      config.clockCheckIntervalMs,
+    );
     this.drain = new Drain(
       this.journal,
       this.pool,
@@ -101,6 +111,7 @@ export class App {
     );
     this.observeCertificates();
     this.drain.start();
+    this.clockSkew.start();
     this.source.start();
     await this.throughput.start();
     await this.summary.start();
@@ -126,17 +137,18 @@ export class App {
   }
 
   private async shutdown(): Promise<boolean> {
-    const started = Date.now();
+    const started = monotonicMs();
     this.log.info({ timeoutMs: this.config.shutdownTimeoutMs }, 'stopping: no new messages, flushing the journal');
     await this.source.stop();
     this.throughput.stop();
     this.summary.stop();
-    const flushed = await this.drain.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (Date.now() - started)));
+    this.clockSkew.stop();
+    const flushed = await this.drain.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (monotonicMs() - started)));
     await this.pool.end().catch(() => undefined);
     const backlog = this.journal.backlogSize();
     this.journal.close();
     await this.http?.stop();
-    if (flushed) this.log.info({ ms: Date.now() - started }, 'stopped; journal fully written to the database');
+    if (flushed) this.log.info({ ms: Math.round(monotonicMs() - started) }, 'stopped; journal fully written to the database');
     else this.log.warn({ backlog }, 'stopped before the journal was fully written; the rest is kept on disk for the next start');
     return flushed;
   }

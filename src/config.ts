@@ -102,6 +102,7 @@ const bridgeShape = {
   CACHE_TTL: seconds(1, 60).default(30),
   ERROR_RATE_LIMIT: integer(1, 1_000_000).default(20),
   SUMMARY_INTERVAL: seconds(1, 86_400).default(60),
+  CLOCK_CHECK_INTERVAL: seconds(1, 86_400).default(60),
   SILENCE_AFTER: seconds(1, 30 * 86_400).default(900),
   NO_READINGS_WARN_AFTER: seconds(1, 30 * 86_400).default(600),
 };
@@ -147,6 +148,8 @@ export interface BridgeConfig {
   cacheTtlMs: number;
   errorRateLimitPerMinute: number;
   summaryIntervalMs: number;
+  /** How often the bridge's clock is compared with the database's. */
+  clockCheckIntervalMs: number;
   /** A sensor with no reading for this long is silent (greenhouse watch). */
   silenceAfterMs: number;
   /** Subscribed with no reading at all for this long: a WARN (broker ACL, devices off). */
@@ -261,6 +264,7 @@ export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
     cacheTtlMs: Math.round(data.CACHE_TTL * 1000),
     errorRateLimitPerMinute: data.ERROR_RATE_LIMIT,
     summaryIntervalMs: Math.round(data.SUMMARY_INTERVAL * 1000),
+    clockCheckIntervalMs: Math.round(data.CLOCK_CHECK_INTERVAL * 1000),
     silenceAfterMs: Math.round(data.SILENCE_AFTER * 1000),
     noReadingsWarnAfterMs: Math.round(data.NO_READINGS_WARN_AFTER * 1000),
   };

@@ -118,6 +118,11 @@ export class Metrics {
     help: 'Database outages that ended (the database came back)',
     registers: [this.registry],
   });
+  readonly clockSkewSeconds = new Gauge({
+    name: 'parc_bridge_clock_skew_seconds',
+    help: "The bridge's clock minus the database server's, at the last check (over 60 s either way, receipt times disagree with NOW())",
+    registers: [this.registry],
+  });
   readonly certificateExpiryDays = new Gauge({
     name: 'parc_bridge_certificate_expiry_days',
     help: 'Days until a certificate expires (negative when expired)',
