@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# What `npm test` needs besides node_modules, made present before it runs ("pretest"):
+# the Debian packages whose binaries the integration tests start, the machine's MariaDB
+# answering on 127.0.0.1:3306, and a Docker engine for the image test.
+#
+# As root (CI, a fresh machine of this kind) it installs and starts what is missing; as another
+# user it only says what is missing. Fast when everything is already there: no apt-get call.
+#
+# SKIP_TEST_PREREQUISITES=1 skips it all (e.g. a developer who manages the services by hand).
+set -euo pipefail
+
+[[ ${SKIP_TEST_PREREQUISITES:-} == 1 ]] && exit 0
+
+log() { printf '== test prerequisites: %s\n' "$*" >&2; }
+is_root() { [[ $EUID -eq 0 ]]; }
+
+# --- Debian packages: one binary each that proves the package is there --------------------------
+declare -A package_of=(
+  [mosquitto]=mosquitto
+  [openssl]=openssl
+  [mariadbd]=mariadb-server
+  [mariadb-install-db]=mariadb-server
+  [mysqladmin]=mariadb-client
+  [chromium]=chromium
+  [promtool]=prometheus
+  [faketime]=faketime
+  [dockerd]=docker.io
+  [debootstrap]=debootstrap
+)
+has() { command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 || -x /sbin/$1 ]]; }
+
+missing=()
+for binary in "${!package_of[@]}"; do
+  has "$binary" || missing+=("${package_of[$binary]}")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if is_root; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # docker.io's own docker client would not replace a newer one in /usr/local/bin (PATH order).
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    log "missing Debian packages: ${missing[*]} (run this as root, or: sudo apt-get install ${missing[*]})"
+    exit 1
+  fi
+fi
+
+# --- The machine's MariaDB: throwaway databases of the integration tests ------------------------
+mariadb_up() { mysqladmin --protocol=tcp -h127.0.0.1 -uroot ping >/dev/null 2>&1; }
+if ! mariadb_up; then
+  is_root || { log "MariaDB does not answer on 127.0.0.1:3306 as root without password"; exit 1; }
+  log "starting MariaDB"
+  # A fresh package install may not have initialised its data directory (no init system here).
+  [[ -d /var/lib/mysql/mysql ]] || mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+  install -d -o mysql -g mysql /run/mysqld
+  start-stop-daemon --start --oknodo --background --chuid mysql --exec /usr/sbin/mariadbd
+  for _ in $(seq 1 60); do
+    mariadb_up && break
+    sleep 1
+  done
+  mariadb_up || { log "MariaDB did not start"; exit 1; }
+fi
+
+# --- Docker engine: the image test builds and runs the project's image --------------------------
+# Best effort: without an engine that test says why and is skipped, the others still run.
+if is_root; then
+  "$(dirname "${BASH_SOURCE[0]}")/start-dockerd.sh" || log "no Docker engine; the image test will be skipped"
+fi
+exit 0
