@@ -66,6 +66,7 @@ export class App {
         clientId: config.mqtt.clientId,
         batchSize: config.batchSize,
         retryDelayMs: config.db.retryDelayMs,
+        statementTimeoutMs: config.dbStatementTimeoutMs,
         maxPayloadBytes: config.maxPayloadBytes,
         sharedControllerTopics: config.mqtt.sharedGroup !== '',
       },
@@ -92,7 +93,14 @@ export class App {
   }
 
   readiness() {
-    return { mqtt: this.source.connected, db: this.drain.dbConnected, journalUnderBudget: !this.source.overBudget };
+    const problem = this.drain.databaseProblem;
+    return {
+      mqtt: this.source.connected,
+      db: this.drain.dbConnected,
+      journalUnderBudget: !this.source.overBudget,
+      // What stops the writes and what to do about it, for /readyz and the status page.
+      ...(problem && { dbProblem: { cause: problem.cause, fix: problem.fix ?? null, since: new Date(problem.since).toISOString() } }),
+    };
   }
 
   async start(): Promise<void> {

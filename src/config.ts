@@ -76,6 +76,7 @@ const dbShape = {
 
 const bridgeShape = {
   ...dbShape,
+  DB_STATEMENT_TIMEOUT: seconds(1, 3600).default(15),
   MQTT_HOST: nonEmpty.default('mosquitto'),
   MQTT_PORT: integer(1, 65535).default(8883),
   MQTT_KEEPALIVE: integer(5, 65535).default(60),
@@ -145,6 +146,8 @@ export interface BridgeConfig {
   maxPayloadBytes: number;
   batchSize: number;
   shutdownTimeoutMs: number;
+  /** Longest one statement of the bridge may take before its connection is given up. */
+  dbStatementTimeoutMs: number;
   cacheTtlMs: number;
   errorRateLimitPerMinute: number;
   summaryIntervalMs: number;
@@ -261,6 +264,7 @@ export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
     maxPayloadBytes: data.MAX_PAYLOAD_BYTES,
     batchSize: data.BATCH_SIZE,
     shutdownTimeoutMs: Math.round(data.SHUTDOWN_TIMEOUT * 1000),
+    dbStatementTimeoutMs: Math.round(data.DB_STATEMENT_TIMEOUT * 1000),
     cacheTtlMs: Math.round(data.CACHE_TTL * 1000),
     errorRateLimitPerMinute: data.ERROR_RATE_LIMIT,
     summaryIntervalMs: Math.round(data.SUMMARY_INTERVAL * 1000),

@@ -3,15 +3,26 @@
  * controller events in order, and the journal position the batch reaches (so that a crash
  * after COMMIT never writes the batch twice). A row the database refuses for good becomes a
  * DB_INSERT_ERROR row and the rest of the batch is written; any other failure rolls the whole
- * batch back and is thrown to the caller, which retries it later.
+ * batch back and is thrown to the caller, which decides by its kind (db/errors.ts).
+ *
+ * Every statement fits the server's max_allowed_packet: rows are sent in chunks sized from it.
  */
-import { createHash } from 'node:crypto';
-import type { RowDataPacket } from 'mysql2';
+import { performance } from 'node:perf_hooks';
 import { fr } from '../decode/messages-fr.js';
 import type { ControllerEvent, ErrorRow, MesureRow } from '../decode/types.js';
 import { asciiOnly, boundedValeur, truncate, MESSAGE_MAX_CHARS } from '../decode/valeur.js';
 import type { Logger } from '../logger.js';
 import { formatDateTime } from '../time.js';
+import {
+  applyController,
+  claimControllerErrors,
+  ControllerOrder,
+  controllerTopic,
+  forgetOldClaims,
+  isControllerError,
+  recordLastEvent,
+  type Query,
+} from './controller-writes.js';
 import { describeDbError, isRowRefused } from './errors.js';
 import type { Connection } from './pool.js';
 
@@ -29,14 +40,14 @@ export interface JournalPosition {
 
 export interface WriterOptions {
   /**
-   * Several bridges share the readings but each receives every controller message: the error
-   * a bad controller message causes is then written once, by whichever instance comes first.
+   * Several bridges share the readings but each receives every controller message: controller
+   * events follow a shared order, and the error a bad controller message causes is written
+   * once, by whichever instance comes first.
    */
   sharedControllerTopics: boolean;
+  /** A statement that takes longer gives the connection up: a dead server is seen in seconds. */
+  statementTimeoutMs: number;
 }
-
-/** Instances receive one broker message within milliseconds of each other. */
-const SAME_CONTROLLER_ERROR_WINDOW_MS = 10_000;
 
 export interface WriteResult {
   mesures: number;
@@ -45,6 +56,16 @@ export interface WriteResult {
 }
 
 type Row = unknown[];
+
+// Upper bounds of a row's share of a statement, escaping included (each character may double).
+const MESURE_ROW_BYTES = 80;
+const ROW_OVERHEAD_BYTES = 96;
+const STATEMENT_OVERHEAD_BYTES = 1024;
+/** What the server's packet limit is taken to be until it has been read. */
+const DEFAULT_MAX_ALLOWED_PACKET = 4 * 1024 * 1024;
+/** MySQL's smallest max_allowed_packet. */
+const MIN_MAX_ALLOWED_PACKET = 1024;
+const CLAIMS_CLEANUP_INTERVAL_MS = 3_600_000;
 
 const mesureValues = (m: MesureRow, at: string): Row => [m.bac, m.capteur, m.value, at];
 const mesureRow = (m: MesureRow): Row => mesureValues(m, formatDateTime(m.at));
@@ -61,6 +82,9 @@ function mesureRows(mesures: MesureRow[]): Row[] {
   });
 }
 const errorRow = (e: ErrorRow): Row => [e.type, truncate(e.message, MESSAGE_MAX_CHARS), e.valeur, formatDateTime(e.at)];
+const textBytes = (s: string | null) => (s === null ? 0 : 2 * Buffer.byteLength(s));
+const errorRowBytes = (e: ErrorRow) => ROW_OVERHEAD_BYTES + textBytes(truncate(e.message, MESSAGE_MAX_CHARS)) + textBytes(e.valeur);
+const mesureRowBytes = () => MESURE_ROW_BYTES;
 
 const INSERT_MESURE = 'INSERT INTO mesure (bac, capteur, value, mesure_a) VALUES ?';
 const INSERT_ERROR = 'INSERT INTO error (type_erreur, message, valeur, erreur_a) VALUES ?';
@@ -68,91 +92,68 @@ const UPSERT_POSITION =
   'INSERT INTO bridge_journal_position (client_id, journal_id, last_seq, updated_at) VALUES (?, ?, ?, NOW()) ' +
   'ON DUPLICATE KEY UPDATE journal_id = VALUES(journal_id), last_seq = VALUES(last_seq), updated_at = VALUES(updated_at)';
 
-/** Inserts `rows`; when the database refuses the statement for a row, retries one by one. */
-async function insertAll<T>(conn: Connection, sql: string, items: T[], toRow: (item: T) => Row, refused: (item: T, err: unknown) => void): Promise<number> {
-  if (items.length === 0) return 0;
-  try {
-    await conn.query(sql, [items.map(toRow)]);
-    return items.length;
-  } catch (err) {
-    if (!isRowRefused(err)) throw err;
-  }
-  // A failed statement is rolled back on its own; the transaction goes on.
-  let written = 0;
+/** The refusal of a row too large for any statement, worded as the server would. */
+function packetTooLarge(bytes: number, limit: number) {
+  return { code: 'ER_NET_PACKET_TOO_LARGE', errno: 1153, sqlMessage: `row of about ${bytes} bytes, over max_allowed_packet (${limit})` };
+}
+
+/** `items` cut into runs whose estimated size stays within `budget`. */
+function chunks<T>(items: T[], sizeOf: (item: T) => number, budget: number): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
   for (const item of items) {
-    try {
-      await conn.query(sql, [[toRow(item)]]);
-      written++;
-    } catch (err) {
-      if (!isRowRefused(err)) throw err;
-      refused(item, err);
+    const bytes = sizeOf(item);
+    if (current.length > 0 && size + bytes > budget) {
+      out.push(current);
+      current = [];
+      size = 0;
     }
+    current.push(item);
+    size += bytes;
   }
-  return written;
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 function refusedRow(table: string, err: unknown, valeur: string, at: number, topic: string): ErrorRow {
   return { type: 'DB_INSERT_ERROR', message: fr.dbInsertError(table, describeDbError(err)), valeur: boundedValeur(valeur), at, topic };
 }
 
-/**
- * Applies a controller event unless a later one is already applied (last writer wins on the
- * receipt time), so that replays and several bridge instances keep the broker's order.
- */
-async function applyController(conn: Connection, event: ControllerEvent): Promise<boolean> {
-  const [rows] = await conn.query<RowDataPacket[]>(
-    'SELECT last_event_ms FROM bridge_controleur_event WHERE id_controleur = ? FOR UPDATE',
-    [event.mac],
-  );
-  const last = rows[0] ? Number(rows[0].last_event_ms) : undefined;
-  if (last !== undefined && last > event.at) return false;
-  if (event.kind === 'connect') {
-    await conn.query(
-      'INSERT INTO controleur (id_controleur, ip, status) VALUES (?, ?, ?) ' +
-        'ON DUPLICATE KEY UPDATE ip = VALUES(ip), status = VALUES(status)',
-      [event.mac, event.ip, event.status],
-    );
-  } else {
-    await conn.query('UPDATE controleur SET status = FALSE WHERE id_controleur = ?', [event.mac]);
-  }
-  await conn.query(
-    'INSERT INTO bridge_controleur_event (id_controleur, last_event_ms) VALUES (?, ?) ' +
-      'ON DUPLICATE KEY UPDATE last_event_ms = VALUES(last_event_ms)',
-    [event.mac, event.at],
-  );
-  return true;
-}
-
-function controllerTopic(event: ControllerEvent): string {
-  return event.kind === 'connect' ? `controleur/${event.mac}` : `controleur/${event.mac}/disconnect`;
-}
-
-const isControllerError = (e: ErrorRow) => e.topic.startsWith('controleur/');
-
-/**
- * True the first time an instance reports this error of this controller message (same topic,
- * type and value within the window); the other instances then skip it.
- */
-async function claimControllerError(conn: Connection, error: ErrorRow): Promise<boolean> {
-  const key = createHash('sha1').update(`${error.type}\0${error.topic}\0${error.valeur ?? ''}`).digest('hex');
-  const [rows] = await conn.query<RowDataPacket[]>('SELECT last_event_ms FROM bridge_controleur_error WHERE error_key = ? FOR UPDATE', [key]);
-  const last = rows[0] ? Number(rows[0].last_event_ms) : undefined;
-  if (last !== undefined && Math.abs(last - error.at) < SAME_CONTROLLER_ERROR_WINDOW_MS) return false;
-  await conn.query(
-    'INSERT INTO bridge_controleur_error (error_key, last_event_ms) VALUES (?, ?) ON DUPLICATE KEY UPDATE last_event_ms = VALUES(last_event_ms)',
-    [key, error.at],
-  );
-  // Claims only matter for a few seconds; keep the table small.
-  await conn.query('DELETE FROM bridge_controleur_error WHERE last_event_ms < ? LIMIT 100', [error.at - 86_400_000]);
-  return true;
-}
-
 export class BatchWriter {
+  private maxAllowedPacket = DEFAULT_MAX_ALLOWED_PACKET;
+  private claimsCleanedAt = performance.now();
+
   constructor(
     private readonly position: JournalPosition,
     private readonly log: Logger,
-    private readonly options: WriterOptions = { sharedControllerTopics: false },
+    private readonly options: WriterOptions,
   ) {}
+
+  /** The server's max_allowed_packet, read by the caller at each (re)connection. */
+  setMaxAllowedPacket(bytes: number): void {
+    this.maxAllowedPacket = Math.max(MIN_MAX_ALLOWED_PACKET, bytes);
+  }
+
+  /**
+   * The server refused a statement as too large although it was sized to fit (a proxy or a
+   * limit changed meanwhile): smaller statements from now on. False once at the floor.
+   */
+  shrinkStatements(): boolean {
+    if (this.maxAllowedPacket <= MIN_MAX_ALLOWED_PACKET) return false;
+    this.setMaxAllowedPacket(Math.floor(this.maxAllowedPacket / 2));
+    this.log.warn({ maxAllowedPacket: this.maxAllowedPacket }, 'the server refused a statement as too large; writing smaller ones');
+    return true;
+  }
+
+  private get statementBudget(): number {
+    return Math.max(256, this.maxAllowedPacket - STATEMENT_OVERHEAD_BYTES);
+  }
+
+  private readonly query: Query = async <T>(conn: Connection, sql: string, values?: unknown[]) => {
+    const [rows] = await conn.query({ sql, timeout: this.options.statementTimeoutMs }, values);
+    return rows as T;
+  };
 
   /**
    * `limitErrors` is applied to every error row, those the database produces included.
@@ -161,10 +162,18 @@ export class BatchWriter {
   async write(conn: Connection, batch: Batch, limitErrors: (rows: ErrorRow[]) => ErrorRow[]): Promise<WriteResult> {
     const errors = limitErrors(batch.errors);
     const claimErrors = this.options.sharedControllerTopics && errors.some(isControllerError);
-    if (batch.controllers.length === 0 && !claimErrors && (await this.writeInOneRoundTrip(conn, batch, errors))) {
+    if (batch.controllers.length === 0 && !claimErrors && this.fitsOneStatement(batch, errors) && (await this.writeInOneRoundTrip(conn, batch, errors))) {
       return { mesures: batch.mesures.length, errors, controllers: 0 };
     }
-    return this.writeRowByRowOnRefusal(conn, batch, errors, limitErrors);
+    const result = await this.writeCarefully(conn, batch, errors, limitErrors);
+    if (this.options.sharedControllerTopics) await this.forgetOldClaimsNowAndThen(conn);
+    return result;
+  }
+
+  private fitsOneStatement(batch: Batch, errors: ErrorRow[]): boolean {
+    let bytes = batch.mesures.length * MESURE_ROW_BYTES;
+    for (const e of errors) bytes += errorRowBytes(e);
+    return bytes <= this.statementBudget;
   }
 
   /**
@@ -186,69 +195,131 @@ export class BatchWriter {
     statements.push(UPSERT_POSITION, 'COMMIT');
     values.push(...this.positionValues(batch));
     try {
-      await conn.query(statements.join(';\n'), values);
+      await this.query(conn, statements.join(';\n'), values);
       return true;
     } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
+      await this.query(conn, 'ROLLBACK').catch(() => undefined);
       if (isRowRefused(err)) return false;
       throw err;
     }
   }
 
-  private async writeRowByRowOnRefusal(
-    conn: Connection,
-    batch: Batch,
-    errors: ErrorRow[],
-    limitErrors: (rows: ErrorRow[]) => ErrorRow[],
-  ): Promise<WriteResult> {
-    await conn.beginTransaction();
+  private async writeCarefully(conn: Connection, batch: Batch, errors: ErrorRow[], limitErrors: (rows: ErrorRow[]) => ErrorRow[]): Promise<WriteResult> {
+    await this.query(conn, 'START TRANSACTION');
     try {
       const refused: ErrorRow[] = [];
-      const mesures = await insertAll(conn, INSERT_MESURE, batch.mesures, mesureRow, (m, err) =>
+      const mesures = await this.insertAll(conn, INSERT_MESURE, batch.mesures, mesureRow, mesureRowBytes, (m, err) =>
         refused.push(refusedRow('mesure', err, JSON.stringify(mesureRow(m)), m.at, `mesure/${m.bac}`)),
       );
-
-      let controllers = 0;
-      for (const event of batch.controllers) {
-        try {
-          if (await applyController(conn, event)) controllers++;
-        } catch (err) {
-          if (!isRowRefused(err)) throw err;
-          refused.push(refusedRow('controleur', err, JSON.stringify(event), event.at, controllerTopic(event)));
-        }
-      }
-
-      const allErrors: ErrorRow[] = [];
-      for (const error of [...errors, ...limitErrors(refused)]) {
-        if (this.options.sharedControllerTopics && isControllerError(error) && !(await claimControllerError(conn, error))) continue;
-        allErrors.push(error);
+      const controllers = await this.writeControllers(conn, batch.controllers, refused);
+      let allErrors = [...errors, ...limitErrors(refused)];
+      if (this.options.sharedControllerTopics && allErrors.some(isControllerError)) {
+        const claimed = await claimControllerErrors(conn, allErrors.filter(isControllerError), this.query);
+        allErrors = allErrors.filter((e) => !isControllerError(e) || claimed.has(e));
       }
       await this.insertErrors(conn, allErrors);
-      await conn.query(UPSERT_POSITION, this.positionValues(batch));
-      await conn.commit();
+      await this.query(conn, UPSERT_POSITION, this.positionValues(batch));
+      await this.query(conn, 'COMMIT');
       return { mesures, errors: allErrors, controllers };
     } catch (err) {
-      await conn.rollback().catch(() => undefined);
+      await this.query(conn, 'ROLLBACK').catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Applies the events in order; returns how many changed `controleur`. */
+  private async writeControllers(conn: Connection, events: ControllerEvent[], refused: ErrorRow[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const order = this.options.sharedControllerTopics ? await ControllerOrder.lock(conn, this.position.journalId, events, this.query) : undefined;
+    let applied = 0;
+    for (const event of events) {
+      if (order && !order.isNewer(event)) continue;
+      try {
+        await applyController(conn, event, this.query);
+      } catch (err) {
+        if (!isRowRefused(err)) throw err;
+        refused.push(refusedRow('controleur', err, JSON.stringify(event), event.at, controllerTopic(event)));
+        continue;
+      }
+      if (order) await order.applied(conn, event, this.query);
+      else await recordLastEvent(conn, event, this.query);
+      applied++;
+    }
+    return applied;
+  }
+
+  /**
+   * Inserts `items` in statements that fit the packet limit; when the database refuses a
+   * statement because of a row, retries that statement's rows one by one.
+   */
+  private async insertAll<T>(
+    conn: Connection,
+    sql: string,
+    items: T[],
+    toRow: (item: T) => Row,
+    sizeOf: (item: T) => number,
+    refused: (item: T, err: unknown) => void,
+  ): Promise<number> {
+    let written = 0;
+    const budget = this.statementBudget;
+    for (const chunk of chunks(items, sizeOf, budget)) {
+      if (chunk.length === 1 && sizeOf(chunk[0]!) > budget) {
+        refused(chunk[0]!, packetTooLarge(sizeOf(chunk[0]!), this.maxAllowedPacket));
+        continue;
+      }
+      try {
+        await this.query(conn, sql, [chunk.map(toRow)]);
+        written += chunk.length;
+        continue;
+      } catch (err) {
+        if (!isRowRefused(err)) throw err;
+      }
+      // A failed statement is rolled back on its own; the transaction goes on.
+      for (const item of chunk) {
+        try {
+          await this.query(conn, sql, [[toRow(item)]]);
+          written++;
+        } catch (err) {
+          if (!isRowRefused(err)) throw err;
+          refused(item, err);
+        }
+      }
+    }
+    return written;
   }
 
   private positionValues(batch: Batch): unknown[] {
     return [this.position.clientId, this.position.journalId, batch.lastSeq];
   }
 
+  /** An error row cut so that it fits one statement, however small the server's limit. */
+  private fitted(row: ErrorRow): ErrorRow {
+    if (errorRowBytes(row) <= this.statementBudget) return row;
+    // Worst case 4 bytes a character, doubled by escaping; message and value share the room.
+    const chars = Math.max(16, Math.floor((this.statementBudget - ROW_OVERHEAD_BYTES) / 16));
+    return { ...row, message: truncate(row.message, chars), valeur: row.valeur === null ? null : truncate(row.valeur, chars) };
+  }
+
   /** Error rows always fit our schema; a web app column with a narrower charset gets ASCII. */
   private async insertErrors(conn: Connection, errors: ErrorRow[]): Promise<void> {
     const stillRefused: ErrorRow[] = [];
-    await insertAll(conn, INSERT_ERROR, errors, errorRow, (row) => stillRefused.push(row));
+    await this.insertAll(conn, INSERT_ERROR, errors.map((e) => this.fitted(e)), errorRow, errorRowBytes, (row) => stillRefused.push(row));
     for (const row of stillRefused) {
       const ascii = { ...row, message: asciiOnly(row.message), valeur: row.valeur === null ? null : asciiOnly(row.valeur) };
       try {
-        await conn.query(INSERT_ERROR, [[errorRow(ascii)]]);
+        await this.query(conn, INSERT_ERROR, [[errorRow(ascii)]]);
       } catch (err) {
         if (!isRowRefused(err)) throw err;
         this.log.error({ type: row.type, message: row.message, err: describeDbError(err) }, 'the database refused an error row; it is only logged');
       }
     }
+  }
+
+  private async forgetOldClaimsNowAndThen(conn: Connection): Promise<void> {
+    if (performance.now() - this.claimsCleanedAt < CLAIMS_CLEANUP_INTERVAL_MS) return;
+    this.claimsCleanedAt = performance.now();
+    await forgetOldClaims(conn, Date.now(), this.query).catch((err: unknown) => {
+      this.log.debug({ err: describeDbError(err) }, 'old controller error claims not cleaned this time');
+    });
   }
 }

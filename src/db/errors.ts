@@ -1,38 +1,96 @@
 /**
- * Which MySQL failures are about one row (the row is recorded as DB_INSERT_ERROR and the rest
- * of the batch is written) and which are about the database (the batch is retried later).
+ * What a MySQL failure means for the batch being written, so that the drain does the one thing
+ * that helps: skip a row, try again at once, wait for the server, or wait for an operator.
  */
 
-/** Server error numbers that refuse a row for good, whatever the retry. */
+/**
+ * - `row`: the database refuses this row for good (a constraint, a value, a trigger): it is
+ *   recorded as DB_INSERT_ERROR and the rest of the batch is written.
+ * - `conflict`: a deadlock or a lock wait timeout: the transaction is tried again at once.
+ * - `packet`: the statement is larger than the server's max_allowed_packet: written in smaller
+ *   statements.
+ * - `setup`: will fail for every entry until someone fixes the database (a grant, a missing
+ *   table or column, a read-only server): the journal is held and the log says what to fix.
+ * - `connection`: the server is unreachable, gone or too slow: wait and try again.
+ */
+export type DbFailureKind = 'row' | 'conflict' | 'packet' | 'setup' | 'connection';
+
 const ROW_REFUSED = new Set([
   1048, // ER_BAD_NULL_ERROR
   1062, // ER_DUP_ENTRY
   1264, // ER_WARN_DATA_OUT_OF_RANGE
+  1265, // WARN_DATA_TRUNCATED (strict mode)
   1292, // ER_TRUNCATED_WRONG_VALUE
+  1364, // ER_NO_DEFAULT_FOR_FIELD (a web-app NOT NULL column the bridge does not fill)
   1366, // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD (e.g. a character the column's charset lacks)
   1406, // ER_DATA_TOO_LONG
   1416, // ER_CANT_CREATE_GEOMETRY_OBJECT
   1451, // ER_ROW_IS_REFERENCED_2
   1452, // ER_NO_REFERENCED_ROW_2
+  1644, // ER_SIGNAL_EXCEPTION (a trigger refusing the row)
   1690, // ER_DATA_OUT_OF_RANGE
   3819, // ER_CHECK_CONSTRAINT_VIOLATED (MySQL)
   4025, // ER_CONSTRAINT_FAILED (MariaDB CHECK)
 ]);
 
+const CONFLICT = new Set([
+  1205, // ER_LOCK_WAIT_TIMEOUT
+  1213, // ER_LOCK_DEADLOCK
+]);
+
+const PACKET_TOO_LARGE = 1153; // ER_NET_PACKET_TOO_LARGE
+
+/** What the operator must do, by server error number. */
+const SETUP_FIXES: Record<number, string> = {
+  1044: 'the account may not use this database: grant it (npm run create-db-user)',
+  1045: 'the server refuses DB_USER / DB_PASSWORD: check them',
+  1049: 'the database DB_NAME does not exist: create it, then npm run migrate',
+  1054: 'a column the bridge writes is missing: run npm run migrate (or add it to the web app schema)',
+  1142: 'the account lacks a grant on a table: grant it (npm run create-db-user lists them)',
+  1143: 'the account lacks a grant on a column: grant it (npm run create-db-user lists them)',
+  1146: 'a table the bridge writes is missing: run npm run migrate',
+  1036: 'a table is read-only: make it writable',
+  1290: 'the server is read-only (read_only / super_read_only, or a replica): point DB_HOST at the primary or make it writable',
+  1792: 'the server runs transactions read-only: make it writable',
+  1227: 'the account lacks a privilege the statement needs: grant it',
+  1370: 'the account lacks a privilege the statement needs: grant it',
+};
+
 interface MysqlError {
   errno?: number;
   code?: string;
+  sqlState?: string;
   sqlMessage?: string;
   message?: string;
+  fatal?: boolean;
 }
 
 function asMysqlError(err: unknown): MysqlError {
   return typeof err === 'object' && err !== null ? (err as MysqlError) : { message: String(err) };
 }
 
+export function classifyDbError(err: unknown): DbFailureKind {
+  const { errno, sqlState, fatal } = asMysqlError(err);
+  if (errno === PACKET_TOO_LARGE) return 'packet';
+  if (errno === undefined || fatal) return 'connection';
+  if (ROW_REFUSED.has(errno)) return 'row';
+  if (CONFLICT.has(errno)) return 'conflict';
+  if (errno in SETUP_FIXES) return 'setup';
+  // An error number this list does not know, by its SQLSTATE class: 22 (data exception) and
+  // 23 (integrity constraint) are about the row, 42 (access rule, unknown object) about setup.
+  if (sqlState?.startsWith('22') || sqlState?.startsWith('23')) return 'row';
+  if (sqlState?.startsWith('42')) return 'setup';
+  return 'connection';
+}
+
 export function isRowRefused(err: unknown): boolean {
+  return classifyDbError(err) === 'row';
+}
+
+/** For a `setup` failure: what to fix, in one sentence. */
+export function setupFix(err: unknown): string {
   const { errno } = asMysqlError(err);
-  return errno !== undefined && ROW_REFUSED.has(errno);
+  return (errno !== undefined && SETUP_FIXES[errno]) || 'fix the database account or schema named in the error';
 }
 
 /** A short description for logs and French error rows: code and server message, no SQL text. */

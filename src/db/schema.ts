@@ -68,7 +68,9 @@ CREATE TABLE IF NOT EXISTS bridge_journal_position (
 
 CREATE TABLE IF NOT EXISTS bridge_controleur_event (
   id_controleur VARCHAR(17) NOT NULL PRIMARY KEY,
-  last_event_ms BIGINT NOT NULL
+  last_event_ms BIGINT NOT NULL,
+  journal_id CHAR(36) NULL,
+  last_seq BIGINT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 CREATE TABLE IF NOT EXISTS bridge_controleur_error (
@@ -76,6 +78,16 @@ CREATE TABLE IF NOT EXISTS bridge_controleur_error (
   last_event_ms BIGINT NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 `;
+
+/**
+ * Columns added to the bridge's own tables after their first release: `migrate` adds them to a
+ * table made by an older version.
+ */
+export const ADDED_BRIDGE_COLUMNS: Array<{ table: string; column: string; definition: string }> = [
+  // The journal and sequence of a controller's last event, for a shared group's order.
+  { table: 'bridge_controleur_event', column: 'journal_id', definition: 'CHAR(36) NULL' },
+  { table: 'bridge_controleur_event', column: 'last_seq', definition: 'BIGINT NULL' },
+];
 
 /** The sensors shipped with SIGACS. */
 export const SHIPPED_CAPTEURS = [
@@ -93,7 +105,7 @@ export const REQUIRED_COLUMNS: Record<string, string[]> = {
   controleur: ['id_controleur', 'type', 'nom', 'ip', 'status'],
   error: ['id_error', 'type_erreur', 'message', 'valeur', 'erreur_a'],
   bridge_journal_position: ['client_id', 'journal_id', 'last_seq', 'updated_at'],
-  bridge_controleur_event: ['id_controleur', 'last_event_ms'],
+  bridge_controleur_event: ['id_controleur', 'last_event_ms', 'journal_id', 'last_seq'],
   bridge_controleur_error: ['error_key', 'last_event_ms'],
 };
 

@@ -170,7 +170,7 @@ function decodeController(entry: JournalEntry, text: string, macLevel: string, r
     result.error('INVALID_VALUE', fr.invalidStatus(entry.topic, raw), boundedValeur(raw));
     return;
   }
-  result.controller = { kind: 'connect', mac, ip, status, at: entry.receivedAt };
+  result.controller = { kind: 'connect', mac, ip, status, at: entry.receivedAt, seq: entry.seq };
 }
 
 function decodeMessage(entry: JournalEntry, catalog: Catalog, result: Result, opts: DecodeOptions): void {
@@ -179,7 +179,7 @@ function decodeMessage(entry: JournalEntry, catalog: Catalog, result: Result, op
     // The Last Will's payload is set by the device and carries nothing we need.
     const mac = normaliseMac(topic.mac);
     if (mac === undefined) result.error('INVALID_VALUE', fr.invalidMac(entry.topic), boundedValeur(topic.mac));
-    else result.controller = { kind: 'disconnect', mac, at: entry.receivedAt };
+    else result.controller = { kind: 'disconnect', mac, at: entry.receivedAt, seq: entry.seq };
     return;
   }
   const text = decodeText(entry);

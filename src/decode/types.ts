@@ -31,9 +31,10 @@ export interface MesureRow {
   at: number;
 }
 
+/** `seq` is the journal entry's: the order the broker delivered the events in. */
 export type ControllerEvent =
-  | { kind: 'connect'; mac: string; ip: string; status: boolean; at: number }
-  | { kind: 'disconnect'; mac: string; at: number };
+  | { kind: 'connect'; mac: string; ip: string; status: boolean; at: number; seq: number }
+  | { kind: 'disconnect'; mac: string; at: number; seq: number };
 
 /** What one journal entry turns into. */
 export interface Decoded {

@@ -3,11 +3,12 @@
  * writes them to MySQL in batches and forgets them once committed. Runs until stopped; a
  * database failure never loses an entry, it only delays it.
  */
+import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RowDataPacket } from 'mysql2';
 import { BatchWriter, type Batch } from '../db/batch-writer.js';
 import type { CatalogCache } from '../db/catalog.js';
-import { describeDbError } from '../db/errors.js';
+import { classifyDbError, describeDbError, setupFix } from '../db/errors.js';
 import type { Connection, Pool } from '../db/pool.js';
 import { decodeEntry, type DecodeOptions } from '../decode/decode-entry.js';
 import { errorMessage } from '../error-message.js';
@@ -25,6 +26,17 @@ export interface DrainOptions extends DecodeOptions {
   sharedControllerTopics?: boolean;
   /** How often an idle drain checks that the database still answers. */
   pingIntervalMs?: number;
+  /** Longest a statement may take: a dead server is noticed in seconds, not at TCP's timeout. */
+  statementTimeoutMs: number;
+}
+
+/** Why the database takes no writes, and what to do about it (log, /readyz, status page). */
+export interface DatabaseProblem {
+  /** `setup`: every write will fail until someone fixes the database; else the server is unreachable. */
+  kind: 'setup' | 'unavailable';
+  cause: string;
+  fix: string | undefined;
+  since: number;
 }
 
 const ERROR_KIND_LOG_INTERVAL_MS = 60_000;
@@ -33,6 +45,8 @@ const STOP_GRACE_MS = 5_000;
 // Bounds on one batch's memory whatever devices send (a normal batch is far below both).
 const MAX_BATCH_PAYLOAD_BYTES = 4 * 1024 * 1024;
 const MAX_BATCH_ROWS = 20_000;
+/** A deadlock or lock wait timeout is tried again at once, this many times, then waited out. */
+const CONFLICT_RETRIES = 5;
 
 interface Prepared {
   entryCount: number;
@@ -48,6 +62,7 @@ export class Drain {
   private committedSeq = 0;
   private reconciled = false;
   private dbUp: boolean | undefined = undefined;
+  private problem: DatabaseProblem | undefined;
   private stopping = false;
   private stopped = false;
   /** Woken by every append to the journal, and by stop. */
@@ -71,12 +86,18 @@ export class Drain {
   ) {
     this.writer = new BatchWriter({ clientId: opts.clientId, journalId: journal.id }, log, {
       sharedControllerTopics: opts.sharedControllerTopics ?? false,
+      statementTimeoutMs: opts.statementTimeoutMs,
     });
     journal.onAppend(() => this.signal.notify());
   }
 
+  /** True once a write committed, until one fails. */
   get dbConnected(): boolean {
     return this.dbUp === true;
+  }
+
+  get databaseProblem(): DatabaseProblem | undefined {
+    return this.problem;
   }
 
   start(): void {
@@ -122,6 +143,10 @@ export class Drain {
           await writing;
         } else if (this.stopping) {
           break;
+        } else if (this.dbUp !== true) {
+          // Only a committed write says the database takes writes (a read may work while
+          // writes fail): at start, and after a failure with nothing to write, write the position.
+          await this.idleTick();
         } else {
           const woken = await this.signal.wait(this.opts.pingIntervalMs ?? 5_000);
           if (!woken) await this.idleTick();
@@ -144,10 +169,11 @@ export class Drain {
    */
   private async reconcile(): Promise<void> {
     const [rows] = await this.pool.query<RowDataPacket[]>(
-      'SELECT journal_id, last_seq FROM bridge_journal_position WHERE client_id = ?',
+      { sql: 'SELECT journal_id, last_seq, @@max_allowed_packet AS maxAllowedPacket FROM (SELECT 1) one LEFT JOIN bridge_journal_position ON client_id = ?', timeout: this.opts.statementTimeoutMs },
       [this.opts.clientId],
     );
     const row = rows[0];
+    if (row) this.writer.setMaxAllowedPacket(Number(row.maxAllowedPacket));
     if (row && row.journal_id === this.journal.id && Number(row.last_seq) > this.committedSeq) {
       const lastSeq = Number(row.last_seq);
       this.log.info({ lastSeq, skipped: lastSeq - this.committedSeq }, 'entries already committed are skipped');
@@ -155,7 +181,6 @@ export class Drain {
       this.journal.removeUpTo(lastSeq);
     }
     this.reconciled = true;
-    this.databaseAnswered();
   }
 
   /**
@@ -205,7 +230,7 @@ export class Drain {
   /** Writes the batch to MySQL, then forgets its entries. */
   private async commitAndForget(prepared: Prepared): Promise<void> {
     const { batch } = prepared;
-    await this.writeToDatabase(prepared);
+    await this.writeWithRetries(prepared);
     this.committedSeq = batch.lastSeq;
     this.journal.removeUpTo(batch.lastSeq);
     this.log.debug({ entries: prepared.entryCount, lastSeq: batch.lastSeq, mesures: batch.mesures.length }, 'batch committed');
@@ -214,7 +239,28 @@ export class Drain {
   /** Nothing to write: check the database still answers, and write due error summaries. */
   private async idleTick(): Promise<void> {
     const batch = { lastSeq: this.committedSeq, mesures: [], errors: [], controllers: [] };
-    await this.writeToDatabase({ batch, entryCount: 0, receivedUpTo: Date.now() });
+    await this.writeWithRetries({ batch, entryCount: 0, receivedUpTo: Date.now() });
+  }
+
+  /**
+   * A deadlock or lock wait timeout is tried again at once (a few times), a statement the server
+   * found too large again in smaller statements; anything else goes up to the retry loop.
+   */
+  private async writeWithRetries(prepared: Prepared): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.writeToDatabase(prepared);
+        return;
+      } catch (err) {
+        const kind = classifyDbError(err);
+        if (kind === 'conflict' && attempt <= CONFLICT_RETRIES) {
+          this.log.debug({ err: describeDbError(err), attempt }, 'transaction conflict; trying again');
+          continue;
+        }
+        if (kind === 'packet' && this.writer.shrinkStatements()) continue;
+        throw err;
+      }
+    }
   }
 
   private async writeToDatabase({ batch, entryCount, receivedUpTo }: Prepared): Promise<void> {
@@ -250,20 +296,24 @@ export class Drain {
 
   /** One WARN line per error type and minute, with an example; each row at DEBUG. */
   private logErrorKinds(rows: ErrorRow[]): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const row of rows) {
       this.log.debug({ type: row.type, topic: row.topic, message: row.message }, 'error row written');
-      if (now - (this.errorKindLoggedAt.get(row.type) ?? 0) < ERROR_KIND_LOG_INTERVAL_MS) continue;
+      const loggedAt = this.errorKindLoggedAt.get(row.type);
+      if (loggedAt !== undefined && now - loggedAt < ERROR_KIND_LOG_INTERVAL_MS) continue;
       this.errorKindLoggedAt.set(row.type, now);
       this.log.warn({ type: row.type, topic: row.topic, example: row.message }, 'error rows written (one line per type per minute)');
     }
   }
 
+  /** A write committed: the database takes writes. */
   private databaseAnswered(): void {
     if (this.dbUp === true) return;
     const wasDown = this.dbUp === false;
-    this.log.info(wasDown ? 'database reachable again; writing the journal backlog' : 'database reachable');
+    if (wasDown) this.log.info({ after: this.problem?.cause, downForMs: this.problem && Date.now() - this.problem.since }, 'database takes writes again; writing the journal backlog');
+    else this.log.info('database reachable');
     this.dbUp = true;
+    this.problem = undefined;
     this.observer.databaseState(true, wasDown);
   }
 
@@ -276,21 +326,35 @@ export class Drain {
     this.databaseFailed(err);
   }
 
-  /** Once per outage: a DB_ERROR entry, written to `error` in order when the database is back. */
+  /**
+   * Once per outage: a DB_ERROR entry (written to `error` in order when the database is back)
+   * and a log line; another line when the cause turns into another kind (e.g. the server is back
+   * but a grant is missing). A failure that every write will meet holds the journal: the log
+   * says what to fix, and writing resumes by itself once it is fixed.
+   */
   private databaseFailed(err: unknown): void {
-    const detail = describeDbError(err);
-    if (this.dbUp !== false) {
+    const cause = describeDbError(err);
+    const kind = classifyDbError(err) === 'setup' ? 'setup' : 'unavailable';
+    const fix = kind === 'setup' ? setupFix(err) : undefined;
+    const newOutage = this.dbUp !== false;
+    if (newOutage) {
       try {
-        this.journal.appendEvent('db_error', `${detail} ; pont ${this.opts.clientId}`);
+        this.journal.appendEvent('db_error', `${cause} ; pont ${this.opts.clientId}`);
       } catch (journalErr) {
         this.log.error({ err: errorMessage(journalErr) }, 'the local journal could not record the outage');
       }
       this.catalog.invalidate();
-      this.log.warn({ err: detail, committedSeq: this.committedSeq }, 'database unavailable; entries stay in the journal and are retried');
       this.observer.databaseState(false, false);
-    } else {
-      this.log.debug({ err: detail }, 'database still unavailable');
     }
+    const previous = this.problem;
+    this.problem = { kind, cause, fix, since: newOutage || !previous ? Date.now() : previous.since };
     this.dbUp = false;
+    if (!newOutage && previous?.kind === kind && previous.fix === fix) {
+      this.log.debug({ err: cause }, 'database still unavailable');
+    } else if (kind === 'setup') {
+      this.log.error({ err: cause, fix, committedSeq: this.committedSeq }, 'the database refuses every write until this is fixed; entries stay in the journal and are written once it is');
+    } else {
+      this.log.warn({ err: cause, committedSeq: this.committedSeq }, 'database unavailable; entries stay in the journal and are retried');
+    }
   }
 }

@@ -37,6 +37,7 @@ function drainFor(journal: Journal, clientId: string): Drain {
     clientId,
     batchSize: 7, // several batches, so the position moves in steps
     retryDelayMs: 200,
+    statementTimeoutMs: 15_000,
     maxPayloadBytes: 16_384,
   });
   drain.start();

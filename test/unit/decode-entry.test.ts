@@ -529,13 +529,13 @@ describe('controller messages (controleur/<MAC>)', () => {
     const d = decode('controleur/aa:bb:cc:dd:ee:0f', '{"ip": "192.168.42.85", "status": true}');
     expect(d.errors).toEqual([]);
     expect(d.mesures).toEqual([]);
-    expect(d.controller).toEqual({ kind: 'connect', mac: MAC, ip: '192.168.42.85', status: true, at: AT });
+    expect(d.controller).toEqual({ kind: 'connect', mac: MAC, ip: '192.168.42.85', status: true, at: AT, seq });
   });
 
   it('accepts status false, IPv6 addresses and ignores extra fields', () => {
     const d = decode(`controleur/${MAC}`, '{"ip": "fe80::1:2ff:fe33:4455", "status": false, "rssi": -61, "fw": {"v": 2}}');
     expect(d.errors).toEqual([]);
-    expect(d.controller).toEqual({ kind: 'connect', mac: MAC, ip: 'fe80::1:2ff:fe33:4455', status: false, at: AT });
+    expect(d.controller).toEqual({ kind: 'connect', mac: MAC, ip: 'fe80::1:2ff:fe33:4455', status: false, at: AT, seq });
   });
 
   it.each([
@@ -660,7 +660,7 @@ describe('Last Will (controleur/<MAC>/disconnect)', () => {
     const d = decodeEntry(entry('controleur/aa:bb:cc:dd:ee:0f/disconnect', payload), CATALOG, { maxPayloadBytes: 64 });
     expect(d.errors).toEqual([]);
     expect(d.mesures).toEqual([]);
-    expect(d.controller).toEqual({ kind: 'disconnect', mac: MAC, at: AT });
+    expect(d.controller).toEqual({ kind: 'disconnect', mac: MAC, at: AT, seq });
   });
 
   it('reports a Last Will on a topic whose MAC is not a MAC', () => {
