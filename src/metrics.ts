@@ -1,5 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What the greenhouse watch reports, read at scrape time. */
+export interface WatchState {
+  silent: number;
+  subscribedWithoutReadingsSeconds: number;
+  /** Every watched sensor of a bac and capteur still in the database. */
+  forEachSensor(visit: (serre: number, bac: number, capteur: string, lastReadingAtMs: number) => void): void;
+}
+
 export interface JournalState {
   entries: number;
   bytes: number;
@@ -11,6 +19,18 @@ export interface JournalState {
 export class Metrics {
   readonly registry = new Registry();
   private journalProbe: (() => JournalState) | undefined;
+  private watchProbe: (() => WatchState) | undefined;
+  private readyProbe: (() => boolean) | undefined;
+
+  /** The greenhouse watch's gauges read their value at scrape time from this probe. */
+  observeWatch(probe: () => WatchState): void {
+    this.watchProbe = probe;
+  }
+
+  /** `parc_bridge_ready` reads what /readyz would answer at scrape time. */
+  observeReadiness(probe: () => boolean): void {
+    this.readyProbe = probe;
+  }
 
   /** The journal gauges read their value at scrape time from this probe. */
   observeJournal(probe: () => JournalState): void {
@@ -30,6 +50,18 @@ export class Metrics {
   readonly duplicatesSkipped = new Counter({
     name: 'parc_bridge_duplicates_skipped_total',
     help: 'Redelivered MQTT messages (DUP flag) recognised as already stored',
+    registers: [this.registry],
+  });
+  readonly retainedSkipped = new Counter({
+    name: 'parc_bridge_retained_replays_skipped_total',
+    help: 'Messages delivered with the retain flag (a replay of the broker\'s retained store at subscribe), not stored again',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly messagesRefused = new Counter({
+    name: 'parc_bridge_messages_refused_total',
+    help: 'Messages refused while paused or stopping, by delivered QoS (QoS 1 is redelivered by the broker; QoS 0 is lost)',
+    labelNames: ['qos'] as const,
     registers: [this.registry],
   });
   readonly rowsWritten = new Counter({
@@ -122,6 +154,45 @@ export class Metrics {
     name: 'parc_bridge_clock_skew_seconds',
     help: "The bridge's clock minus the database server's, at the last check (over 60 s either way, receipt times disagree with NOW())",
     registers: [this.registry],
+  });
+  readonly ready = new Gauge({
+    name: 'parc_bridge_ready',
+    help: '1 when /readyz answers 200: broker and database connected, journal under its budget',
+    registers: [this.registry],
+    collect: () => {
+      const ready = this.readyProbe?.();
+      if (ready !== undefined) this.ready.set(ready ? 1 : 0);
+    },
+  });
+  readonly sensorLastReading = new Gauge({
+    name: 'parc_bridge_sensor_last_reading_timestamp_seconds',
+    help: 'Unix time of the last reading of a sensor (serre and bac numero, capteur type); a removed bac or capteur has no series',
+    labelNames: ['serre', 'bac', 'capteur'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const state = this.watchProbe?.();
+      if (!state) return;
+      this.sensorLastReading.reset();
+      state.forEachSensor((serre, bac, capteur, at) => this.sensorLastReading.set({ serre, bac, capteur }, at / 1000));
+    },
+  });
+  readonly sensorsSilent = new Gauge({
+    name: 'parc_bridge_sensors_silent',
+    help: 'Sensors with no reading for longer than SILENCE_AFTER',
+    registers: [this.registry],
+    collect: () => {
+      const state = this.watchProbe?.();
+      if (state) this.sensorsSilent.set(state.silent);
+    },
+  });
+  readonly subscribedWithoutReadings = new Gauge({
+    name: 'parc_bridge_subscribed_without_readings_seconds',
+    help: 'Seconds the bridge has been subscribed without receiving any reading on serre/+/bac/+ (0 while readings arrive or while not subscribed)',
+    registers: [this.registry],
+    collect: () => {
+      const state = this.watchProbe?.();
+      if (state) this.subscribedWithoutReadings.set(state.subscribedWithoutReadingsSeconds);
+    },
   });
   readonly certificateExpiryDays = new Gauge({
     name: 'parc_bridge_certificate_expiry_days',

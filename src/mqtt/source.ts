@@ -8,6 +8,7 @@
  * the journal in one transaction, and their PUBACKs are written after that commit, together.
  * One disk write and one TLS record per group instead of one per message.
  */
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config.js';
@@ -60,6 +61,10 @@ export class MqttSource {
   private resumeTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private group: Pending[] = [];
+  /** Messages refused since the pause or stop began, by delivered QoS. */
+  private refused = { qos0: 0, qos1: 0 };
+  /** Set once the connection delivered a QoS 0 message (warned about once per connection). */
+  private qos0Seen = false;
   /** Counters per topic kind, bound once: label lookups on every message cost more. */
   private readonly received;
 
@@ -116,15 +121,28 @@ export class MqttSource {
       });
     });
     this.metrics.mqttConnected.set(0);
+    if (this.refused.qos0 + this.refused.qos1 > 0) this.log.info({ refusedQos1: this.refused.qos1, lostQos0: this.refused.qos0 }, 'messages refused while stopping');
   }
 
   private receive(packet: IPublishPacket, done: (err?: Error) => void): void {
+    if (packet.retain) {
+      // Only a new subscription gets the retain flag (MQTT 3.1.1 §3.3.1.3): this is the
+      // broker's retained copy sent again at our SUBSCRIBE, not a new publication. Its live
+      // delivery, if we were subscribed then, came with the flag clear and is stored.
+      this.metrics.retainedSkipped.inc({ kind: topicKind(packet.topic) });
+      this.log.debug({ topic: packet.topic }, 'retained replay not stored again');
+      done();
+      return;
+    }
+    if (packet.qos === 0) this.noticeQos0(packet.topic);
     if (this.paused || this.stopping) {
-      done(new Error('not accepting messages')); // no PUBACK: the broker keeps the message
+      this.refuse(packet);
+      done(new Error('not accepting messages')); // no PUBACK: the broker keeps a QoS 1 message
       return;
     }
     if (this.journal.backlogBytes >= this.opts.journalMaxBytes) {
       this.pause('budget');
+      this.refuse(packet);
       done(new Error('journal full'));
       return;
     }
@@ -132,6 +150,30 @@ export class MqttSource {
     const message = { topic: packet.topic, payload, receivedAt: Date.now(), packetId: packet.messageId, dup: packet.dup };
     if (this.group.push({ message, stream: this.client!.stream }) === 1) setImmediate(() => this.commitGroup());
     done(ACK_AFTER_COMMIT);
+  }
+
+  /**
+   * A QoS 0 delivery means the broker does not upgrade to the subscription's QoS: what it sends
+   * while the bridge is away or paused is then dropped, not queued.
+   */
+  private noticeQos0(topic: string): void {
+    if (this.qos0Seen) return;
+    this.qos0Seen = true;
+    this.log.warn(
+      { topic },
+      'the broker delivers QoS 0 messages to the bridge: those sent while it is restarting or paused are lost. Set upgrade_outgoing_qos true in mosquitto.conf (the shipped config does)',
+    );
+  }
+
+  /** Counted and logged: a refused QoS 1 message comes back, a refused QoS 0 message is lost. */
+  private refuse(packet: IPublishPacket): void {
+    const qos = packet.qos === 0 ? 'qos0' : 'qos1';
+    this.metrics.messagesRefused.inc({ qos: packet.qos === 0 ? '0' : '1' });
+    if (++this.refused[qos] === 1) {
+      const why = this.stopping ? 'stopping' : 'paused';
+      if (qos === 'qos0') this.log.warn({ topic: packet.topic, why }, 'a QoS 0 message was refused and is lost (the broker delivers QoS 0; see upgrade_outgoing_qos)');
+      else this.log.info({ why }, 'refusing messages; the broker keeps them (QoS 1) and sends them again later');
+    }
   }
 
   /** Appends the group in one transaction, then acknowledges it. */
@@ -177,6 +219,7 @@ export class MqttSource {
     client.options.reconnectPeriod = this.cfg.retryDelayMs;
     this.closingOnPurpose = false;
     this.up = true;
+    this.qos0Seen = false;
     this.log.info({ sessionPresent }, 'connected to broker');
     try {
       const granted = await client.subscribeAsync(subscriptions(this.cfg.sharedGroup), { qos: 1 });
@@ -240,7 +283,7 @@ export class MqttSource {
   private pause(reason: PauseReason): void {
     if (this.paused || this.stopping) return;
     // Set first: the group committed below may fail and ask for a pause again.
-    this.pausing = { since: Date.now(), reason };
+    this.pausing = { since: performance.now(), reason };
     this.commitGroup();
     this.log.warn({ reason: PAUSE_REASONS[reason], backlog: this.journal.backlogSize(), budget: this.opts.journalMaxBytes }, 'pausing: no longer acknowledging messages');
     this.closingOnPurpose = true;
@@ -253,8 +296,12 @@ export class MqttSource {
   private resumeIfRoom(): void {
     if (this.journal.backlogSize().bytes >= this.opts.journalMaxBytes * RESUME_BELOW) return;
     clearInterval(this.resumeTimer);
-    this.log.info({ pausedForMs: Date.now() - this.pausing!.since, backlog: this.journal.backlogSize() }, 'resuming: the journal has room again');
+    this.log.info(
+      { pausedForMs: performance.now() - this.pausing!.since, backlog: this.journal.backlogSize(), refusedQos1: this.refused.qos1, lostQos0: this.refused.qos0 },
+      'resuming: the journal has room again',
+    );
     this.pausing = undefined;
+    this.refused = { qos0: 0, qos1: 0 };
     this.client?.reconnect();
   }
 }
