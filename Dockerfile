@@ -34,9 +34,13 @@ ENV NODE_ENV=production \
 # (README, Performance). The integration tests run the bridge with this same line.
 ENV NODE_OPTIONS="--max-old-space-size=64 --max-semi-space-size=8"
 WORKDIR /app
+# openssl: the one-shot `pki` service of docker-compose.yml runs mosquitto/*.sh in this image.
 # uid/gid 1001 own the bridge's client.key on the host (clients-certs.sh --bridge chowns it),
 # and the journal volume below.
-RUN groupadd --gid 1001 parc \
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends openssl \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 1001 parc \
  && useradd --uid 1001 --gid 1001 --home-dir /app --no-create-home --shell /usr/sbin/nologin parc \
  && mkdir -p /data \
  && chown 1001:1001 /data

@@ -1,13 +1,17 @@
 /**
- * Static checks of the container files (no Docker engine here): docker-compose.yml, the
- * Dockerfile, .dockerignore and .env.example agree with each other, with the scripts that make
- * the mounted certificates, and with DESIGN.md section 6. What they run is tested elsewhere.
+ * Static checks of the container files: docker-compose.yml, the Dockerfile, .dockerignore and
+ * .env.example agree with each other, with the scripts that make the mounted certificates, and
+ * with DESIGN.md section 6. Compose v2 is not installable here, so what Compose itself adds
+ * (dependency order, healthcheck gating) is checked in the file; the pki service's command runs
+ * for real. The image itself is built and run in image.test.ts.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { makePki, REPO_ROOT, type Pki } from '../helpers/pki.js';
+import { tempDir } from '../helpers/cleanup.js';
+import { REPO_ROOT } from '../helpers/pki.js';
 
 interface Healthcheck {
   test: string[];
@@ -19,6 +23,8 @@ interface DependsOn {
 }
 interface Service {
   image?: string;
+  user?: string;
+  working_dir?: string;
   build?: string;
   env_file?: string | string[];
   environment?: Record<string, string>;
@@ -55,32 +61,51 @@ function mount(entry: string): [string, string, string | undefined] {
   return [host, container, mode];
 }
 
-/** Where the scripts put what Compose mounts from ./mosquitto/{certs,client-certs}. */
-function hostPath(pki: Pki, host: string): string {
-  const generated = host.match(/^\.\/mosquitto\/((?:certs|client-certs)(?:\/.*)?)$/);
-  return generated?.[1] ? path.join(pki.dir, generated[1]) : path.join(REPO_ROOT, host);
+/** Where the pki service's scripts put what Compose mounts from ./mosquitto/{server-certs,client-certs}. */
+function hostPath(pkiDir: string, host: string): string {
+  const generated = host.match(/^\.\/mosquitto\/((?:server-certs|client-certs)(?:\/.*)?)$/);
+  return generated?.[1] ? path.join(pkiDir, generated[1]) : path.join(REPO_ROOT, host);
 }
 
 /** Resolves a container path through a service's bind mounts to the file on the host. */
-function throughMounts(pki: Pki, svc: Service, containerPath: string): string | undefined {
+function throughMounts(pkiDir: string, svc: Service, containerPath: string): string | undefined {
   for (const entry of svc.volumes ?? []) {
     const [host, container] = mount(entry);
     if (!host.startsWith('./')) continue;
-    if (containerPath === container) return hostPath(pki, host);
-    if (containerPath.startsWith(`${container}/`)) return path.join(hostPath(pki, host), containerPath.slice(container.length + 1));
+    if (containerPath === container) return hostPath(pkiDir, host);
+    if (containerPath.startsWith(`${container}/`)) return path.join(hostPath(pkiDir, host), containerPath.slice(container.length + 1));
   }
   return undefined;
 }
 
+/** Runs the pki service's command as Compose runs it (its environment from .env.example), in pkiDir. */
+function runPkiService(pkiDir: string, env: Record<string, string> = {}): void {
+  const pki = service('pki');
+  const [script = '', ...args] = pki.command ?? [];
+  execFileSync(path.join(REPO_ROOT, script), args, {
+    env: { PATH: process.env.PATH ?? '', ...envExample(), PKI_DIR: pkiDir, ...env },
+    stdio: 'pipe',
+  });
+}
+
+/** The uncommented settings of .env.example, as Compose's env_file reads them. */
+function envExample(): Record<string, string> {
+  const entries = [...read('.env.example').matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1] ?? '', m[2] ?? '']);
+  return Object.fromEntries(entries);
+}
+
+const asRoot = process.getuid?.() === 0;
+
 describe('docker-compose.yml', () => {
-  let pki: Pki;
-  beforeAll(async () => {
-    // The documented first steps: server-certs.sh <LAN_IP>, clients-certs.sh --bridge.
-    pki = await makePki({ serverNames: ['192.168.42.10'] });
+  let pkiDir: string;
+  beforeAll(() => {
+    // What `docker compose up` does first on a fresh clone: the pki service's command.
+    pkiDir = tempDir('parc-compose-pki-');
+    runPkiService(pkiDir);
   });
 
   it('has the services, the parc-net network and the named volumes', () => {
-    expect(Object.keys(services).sort()).toEqual(['bridge', 'db-user', 'mariadb', 'migrate', 'mosquitto']);
+    expect(Object.keys(services).sort()).toEqual(['bridge', 'db-user', 'mariadb', 'migrate', 'mosquitto', 'pki']);
     expect(Object.keys(compose.networks)).toEqual(['parc-net']);
     for (const [name, svc] of Object.entries(services)) {
       expect(svc.networks, name).toEqual(['parc-net']);
@@ -98,7 +123,7 @@ describe('docker-compose.yml', () => {
     expect(mosquitto.restart).toBe('unless-stopped');
     expect(mosquitto.volumes).toEqual([
       './mosquitto/config:/mosquitto/config:ro',
-      './mosquitto/certs:/mosquitto/certs:ro',
+      './mosquitto/server-certs:/mosquitto/certs:ro',
       'mosquitto-data:/mosquitto/data',
     ]);
     expect(mosquitto.healthcheck?.test[0]).toBe('CMD');
@@ -111,25 +136,25 @@ describe('docker-compose.yml', () => {
     expect(named).toHaveLength(4);
     // The image's default config path, replaced by ours through the mount.
     for (const file of [...named, '/mosquitto/config/mosquitto.conf']) {
-      const local = throughMounts(pki, mosquitto, file);
+      const local = throughMounts(pkiDir, mosquitto, file);
       expect(local, file).toBeDefined();
       expect(existsSync(local ?? ''), `${file} -> ${local}`).toBe(true);
     }
     expect(conf).toMatch(/^persistence_location \/mosquitto\/data\/$/m);
     const healthFiles = mosquitto.healthcheck?.test.filter((a) => a.startsWith('/mosquitto/')) ?? [];
     expect(healthFiles).toHaveLength(3);
-    for (const file of healthFiles) expect(existsSync(throughMounts(pki, mosquitto, file) ?? ''), file).toBe(true);
+    for (const file of healthFiles) expect(existsSync(throughMounts(pkiDir, mosquitto, file) ?? ''), file).toBe(true);
   });
 
   it('gives the bridge its certificates read-only where its defaults expect them', () => {
     const bridge = service('bridge');
     const certMounts = (bridge.volumes ?? []).filter((v) => v.includes(':/certs/'));
     expect(certMounts.sort()).toEqual([
-      './mosquitto/client-certs/ca.crt:/certs/ca.crt:ro',
       './mosquitto/client-certs/client.crt:/certs/client.crt:ro',
       './mosquitto/client-certs/client.key:/certs/client.key:ro',
+      './mosquitto/server-certs/ca.crt:/certs/ca.crt:ro',
     ]);
-    for (const entry of certMounts) expect(existsSync(hostPath(pki, mount(entry)[0])), entry).toBe(true);
+    for (const entry of certMounts) expect(existsSync(hostPath(pkiDir, mount(entry)[0])), entry).toBe(true);
     for (const key of ['MQTT_CA_FILE', 'MQTT_CERT_FILE', 'MQTT_KEY_FILE']) {
       const file = bridge.environment?.[key];
       expect(certMounts.some((m) => mount(m)[1] === file), `${key}=${file}`).toBe(true);
@@ -142,7 +167,7 @@ describe('docker-compose.yml', () => {
     for (const [name, svc] of Object.entries(services)) {
       for (const entry of svc.volumes ?? []) {
         const [host] = mount(entry);
-        if (host.startsWith('./')) expect(existsSync(hostPath(pki, host)), `${name}: ${entry}`).toBe(true);
+        if (host.startsWith('./')) expect(existsSync(hostPath(pkiDir, host)), `${name}: ${entry}`).toBe(true);
       }
     }
   });
@@ -153,6 +178,7 @@ describe('docker-compose.yml', () => {
     expect(bridge.env_file).toBe('.env');
     expect(bridge.restart).toBe('unless-stopped');
     expect(bridge.depends_on?.mosquitto).toEqual({ condition: 'service_healthy' });
+    expect(bridge.depends_on?.pki).toEqual({ condition: 'service_completed_successfully' });
     expect(bridge.healthcheck?.test).toEqual(['CMD', 'node', 'dist/cli.js', 'healthcheck']);
     // --scale bridge=N: no fixed name, no host port.
     expect(bridge.container_name).toBeUndefined();
@@ -160,6 +186,63 @@ describe('docker-compose.yml', () => {
     const grace = Number(bridge.stop_grace_period?.replace(/s$/, ''));
     const shutdown = Number(read('.env.example').match(/^SHUTDOWN_TIMEOUT=(\d+)$/m)?.[1]);
     expect(grace).toBeGreaterThan(shutdown);
+  });
+
+  it('makes the PKI in a one-shot pki service, as root, before the broker and the bridge start', () => {
+    const pki = service('pki');
+    expect(pki.image).toBe('parc-bridge:local');
+    expect(pki.profiles).toBeUndefined();
+    expect(pki.user).toBe('0:0');
+    expect(pki.restart).toBe('no');
+    expect(pki.command).toEqual(['scripts/pki-once.sh']);
+    expect(pki.volumes).toEqual(['./mosquitto:/repo/mosquitto', './scripts/pki-once.sh:/repo/scripts/pki-once.sh:ro']);
+    // The script finds the project's scripts next to it, in ../mosquitto, as in the repository.
+    for (const file of ['scripts/pki-once.sh', 'mosquitto/server-certs.sh', 'mosquitto/clients-certs.sh']) {
+      const local = throughMounts(pkiDir, pki, path.posix.join(pki.working_dir ?? '', file));
+      expect(local, file).toBe(path.join(REPO_ROOT, file));
+    }
+    for (const name of ['mosquitto', 'bridge']) {
+      expect(service(name).depends_on?.pki, name).toEqual({ condition: 'service_completed_successfully' });
+    }
+  });
+
+  it.skipIf(!asRoot)('leaves each key to the one container user that reads it, mode 600', () => {
+    const key = (file: string) => {
+      const st = statSync(path.join(pkiDir, file));
+      return `${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`;
+    };
+    expect(key('server-certs/server.key')).toBe('1883:1883 600');
+    expect(key('client-certs/client.key')).toBe('1001:1001 600');
+    expect(key('server-certs/ca.key')).toBe('0:0 600');
+  });
+
+  it('keeps the PKI at the next up, and re-issues only the broker certificate when BROKER_LAN_IP changes', () => {
+    const dir = tempDir('parc-compose-pki-again-');
+    const files = ['server-certs/ca.crt', 'server-certs/server.crt', 'client-certs/client.crt'];
+    const contents = () => files.map((f) => readFileSync(path.join(dir, f), 'utf8'));
+    runPkiService(dir);
+    const first = contents();
+    runPkiService(dir);
+    expect(contents()).toEqual(first);
+    runPkiService(dir, { BROKER_LAN_IP: '192.168.42.10' });
+    const [ca, server, bridge] = contents();
+    expect([ca, bridge]).toEqual([first[0], first[2]]);
+    expect(server).not.toBe(first[1]);
+    const check = execFileSync('openssl', ['x509', '-in', path.join(dir, 'server-certs/server.crt'), '-noout', '-checkip', '192.168.42.10'], { encoding: 'utf8' });
+    expect(check).toContain('does match');
+  });
+
+  it('needs nothing for a first local run that .env.example does not give', () => {
+    const env = envExample();
+    const text = read('docker-compose.yml');
+    // ${VAR} without a default (${VAR:-x}) must come from .env, non-empty.
+    const needed = [...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1] ?? '');
+    expect(needed.length).toBeGreaterThan(0);
+    for (const name of needed) expect(env[name], name).toBeTruthy();
+    expect(env.BROKER_LAN_IP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    // With --profile local-db: the local MariaDB, administered as root.
+    expect(env.DB_HOST).toBe('mariadb');
+    expect(env.DB_ADMIN_USER).toBe('root');
   });
 
   it('puts the local database and its one-shot jobs in the local-db profile, in order', () => {
@@ -282,7 +365,7 @@ describe('.env.example and .gitignore', () => {
 
   it('keeps .env and every generated key out of git', () => {
     const ignored = read('.gitignore').split('\n');
-    for (const entry of ['.env', 'mosquitto/certs/', 'mosquitto/client-certs/']) expect(ignored, entry).toContain(entry);
+    for (const entry of ['.env', 'mosquitto/server-certs/', 'mosquitto/client-certs/', 'demo/']) expect(ignored, entry).toContain(entry);
   });
 });
 
