@@ -16,6 +16,10 @@ import { MqttSource } from './mqtt/source.js';
 import { Drain } from './pipeline/drain.js';
 import { ErrorRateLimiter } from './pipeline/error-rate-limiter.js';
 import { metricsObserver } from './pipeline/metrics-observer.js';
+import { allObservers } from './pipeline/drain-ports.js';
+import { counterByLabel } from './status/counter-values.js';
+import { certificateCommonName } from './watch/certificate-cn.js';
+import { GreenhouseWatch } from './watch/greenhouse-watch.js';
 import { statusRoutes } from './status/status-page.js';
 import { StatusService } from './status/status-service.js';
 import { SummaryLog } from './status/summary-log.js';
@@ -33,6 +37,8 @@ export class App {
   readonly pool: Pool;
   readonly drain: Drain;
   readonly source: MqttSource;
+  /** Silent sensors and "no reading at all", fed by the drain's commits and the readings counter. */
+  readonly watch: GreenhouseWatch;
   /** `clockSkew.state()`: the bridge's clock against the database's, for the status page. */
   readonly clockSkew: ClockSkewMonitor;
   /** The configuration with this instance's journal slot and client id filled in. */
@@ -55,12 +61,30 @@ export class App {
       (seconds) => this.metrics.clockSkewSeconds.set(seconds),
       config.clockCheckIntervalMs,
     );
+    this.watch = new GreenhouseWatch(
+      {
+        silenceAfterMs: config.silenceAfterMs,
+        noReadingsWarnAfterMs: config.noReadingsWarnAfterMs,
+        directoryRefreshMs: config.cacheTtlMs,
+        certificateCn: config.mqtt.tls ? certificateCommonName(config.mqtt.tls.certFile) : undefined,
+      },
+      {
+        pool: this.pool,
+        subscribed: () => this.source.connected,
+        readingsReceived: async () => (await counterByLabel(this.metrics.messagesReceived, 'kind')).get('bac') ?? 0,
+        lagMs: () => {
+          const oldest = this.journal.oldestReceivedAt();
+          return oldest === undefined ? 0 : Math.max(0, Date.now() - oldest);
+        },
+      },
+      log.child({ part: 'watch' }),
+    );
     this.drain = new Drain(
       this.journal,
       this.pool,
       new CatalogCache(this.pool, config.cacheTtlMs),
       new ErrorRateLimiter(config.errorRateLimitPerMinute),
-      metricsObserver(this.metrics),
+      allObservers(metricsObserver(this.metrics), this.watch.observer),
       log.child({ part: 'drain' }),
       {
         clientId: config.mqtt.clientId,
@@ -79,7 +103,12 @@ export class App {
       log.child({ part: 'mqtt' }),
     );
     this.metrics.observeJournal(() => this.journalState());
-    this.summary = new SummaryLog(this.metrics, () => this.journalState(), () => this.readiness(), log.child({ part: 'summary' }), configured.summaryIntervalMs);
+    this.metrics.observeWatch(() => this.watch.metricsState());
+    this.metrics.observeReadiness(() => {
+      const r = this.readiness();
+      return r.mqtt && r.db && r.journalUnderBudget;
+    });
+    this.summary = new SummaryLog(this.metrics, () => this.journalState(), () => this.readiness(), log.child({ part: 'summary' }), configured.summaryIntervalMs, () => this.watch.silentSensors);
   }
 
   journalState() {
@@ -121,6 +150,7 @@ export class App {
     this.drain.start();
     this.clockSkew.start();
     this.source.start();
+    this.watch.start();
     await this.throughput.start();
     await this.summary.start();
     if (config.httpPort > 0) {
@@ -132,6 +162,7 @@ export class App {
         throughput: this.throughput,
         clientId: config.mqtt.clientId,
         startedAt: this.startedAt,
+        watch: () => this.watch.view(),
       });
       this.http = new HttpServer(config.httpPort, () => this.readiness(), this.metrics, this.log.child({ part: 'http' }), statusRoutes(status));
       await this.http.start();
@@ -150,6 +181,7 @@ export class App {
     await this.source.stop();
     this.throughput.stop();
     this.summary.stop();
+    await this.watch.stop();
     this.clockSkew.stop();
     const flushed = await this.drain.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (monotonicMs() - started)));
     await this.pool.end().catch(() => undefined);

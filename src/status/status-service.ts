@@ -1,14 +1,16 @@
 /**
  * What the status page shows, gathered in one snapshot: connection states, the local backlog,
- * throughput, and from the database the controllers and the last errors. The database part is
- * best effort: when it is down or slow, those two lists come back as null with a reason and the
- * rest of the snapshot is still served — that is exactly when the team needs the page.
+ * throughput, the greenhouse watch (bacs, silent sensors; held in memory), and from the database
+ * the controllers and the last errors. The database part is best effort: when it is down or
+ * slow, those two lists come back as null with a reason and the rest of the snapshot is still
+ * served — that is exactly when the team needs the page.
  */
 import type { RowDataPacket } from 'mysql2';
 import type { Readiness } from '../http/server.js';
 import type { JournalState, Metrics } from '../metrics.js';
 import type { Connection, Pool } from '../db/pool.js';
 import { formatDateTime } from '../time.js';
+import type { BacsView, ReadingsView, WatchView } from '../watch/watch-view.js';
 import { counterTotal } from './counter-values.js';
 import type { ThroughputSample, ThroughputSampler } from './throughput.js';
 
@@ -27,6 +29,8 @@ export interface StatusDeps {
   throughput: ThroughputSampler;
   clientId: string;
   startedAt: number;
+  /** The greenhouse watch (silent sensors, no readings at all); absent, both parts are null. */
+  watch?: () => WatchView;
   now?: () => number;
   dbReadTimeoutMs?: number;
 }
@@ -67,6 +71,10 @@ export interface StatusSnapshot {
   controllersUnavailable: string | null;
   errors: ErrorStatus[] | null;
   errorsUnavailable: string | null;
+  /** « Bacs »: each serre, its bacs and the last reading of each sensor. */
+  bacs: BacsView | null;
+  /** Whether readings arrive at all while subscribed. */
+  readings: ReadingsView | null;
 }
 
 interface DbLists {
@@ -106,6 +114,7 @@ export class StatusService {
     const now = this.now();
     const readiness = deps.readiness();
     const journal = deps.journal();
+    const watch = deps.watch?.();
     const [lists, totals, current, brokerReconnects, dbReconnects] = await Promise.all([
       this.dbLists(readiness.db, now),
       this.totals(),
@@ -129,6 +138,8 @@ export class StatusService {
         current: current ?? null,
       },
       ...lists,
+      bacs: watch?.bacs ?? null,
+      readings: watch?.readings ?? null,
     };
   }
 

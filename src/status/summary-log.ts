@@ -1,6 +1,7 @@
 /**
  * One INFO line per interval that says how the bridge is doing: messages received and rows
- * written (with rates), errors by type, the journal backlog, and the connection states.
+ * written (with rates), errors by type, the journal backlog, the connection states, and how many
+ * sensors are silent.
  */
 import type { Logger } from '../logger.js';
 import type { JournalState, Metrics } from '../metrics.js';
@@ -35,6 +36,8 @@ export class SummaryLog {
     private readonly readiness: () => Readiness,
     private readonly log: Logger,
     private readonly intervalMs = 60_000,
+    /** Silent sensors now (greenhouse watch). */
+    private readonly sensorsSilent: () => number = () => 0,
   ) {}
 
   async start(): Promise<void> {
@@ -73,6 +76,7 @@ export class SummaryLog {
         rowsPerSecond: seconds > 0 ? Math.round((written / seconds) * 10) / 10 : 0,
         errors: delta(last?.errors, now.errors),
         backlog: { entries: journal.entries, bytes: journal.bytes, oldestAgeSeconds: Math.round(journal.oldestAgeSeconds) },
+        sensorsSilent: this.sensorsSilent(),
         ...this.readiness(),
       },
       'summary',
