@@ -88,6 +88,8 @@ const bridgeShape = {
   MQTT_CERT_FILE: nonEmpty.default(CERTIFICATE_DEFAULTS.MQTT_CERT_FILE),
   MQTT_KEY_FILE: nonEmpty.default(CERTIFICATE_DEFAULTS.MQTT_KEY_FILE),
   MQTT_CLIENT_ID: nonEmpty.default('mqtt-bridge'),
+  // The broker's acl_file, read by `doctor` only (to say whether the bridge's CN may read).
+  MQTT_ACL_FILE: optional,
   MQTT_SHARED_GROUP: z
     .string()
     .trim()
@@ -132,6 +134,8 @@ export interface MqttConfig {
   tls: { caFile: string; certFile: string; keyFile: string } | undefined;
   clientId: string;
   sharedGroup: string;
+  /** The broker's ACL file, for `doctor`; the bridge itself never reads it. */
+  aclFile: string | undefined;
 }
 
 export interface BridgeConfig {
@@ -256,6 +260,7 @@ export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
         : undefined,
       clientId: clientId(data.MQTT_CLIENT_ID),
       sharedGroup: data.MQTT_SHARED_GROUP,
+      aclFile: data.MQTT_ACL_FILE,
     },
     dataDir: data.DATA_DIR,
     httpPort: data.HTTP_PORT,
