@@ -9,11 +9,14 @@ import { ClockSkewMonitor } from './db/clock-skew.js';
 import { createPool, type Pool } from './db/pool.js';
 import { HttpServer } from './http/server.js';
 import type { Journal } from './journal/journal.js';
+import { JournalHandover } from './journal/handover.js';
+import { findOlderJournals } from './journal/older-journals.js';
 import { openJournal } from './journal/slots.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { MqttSource } from './mqtt/source.js';
 import { Drain } from './pipeline/drain.js';
+import type { DrainJournal } from './pipeline/drain-ports.js';
 import { ErrorRateLimiter } from './pipeline/error-rate-limiter.js';
 import { metricsObserver } from './pipeline/metrics-observer.js';
 import { allObservers } from './pipeline/drain-ports.js';
@@ -41,6 +44,8 @@ export class App {
   readonly watch: GreenhouseWatch;
   /** `clockSkew.state()`: the bridge's clock against the database's, for the status page. */
   readonly clockSkew: ClockSkewMonitor;
+  /** Journals left under another client id, written before this bridge's own (handover.ts). */
+  private readonly handover: JournalHandover;
   /** The configuration with this instance's journal slot and client id filled in. */
   readonly config: BridgeConfig;
   private http: HttpServer | undefined;
@@ -79,21 +84,39 @@ export class App {
       },
       log.child({ part: 'watch' }),
     );
-    this.drain = new Drain(
-      this.journal,
+    // The bridge's own journal and the older ones it hands over are written by drains alike.
+    const drainFor = (journal: DrainJournal, clientId: string, part: string) => new Drain(
+      journal,
       this.pool,
       new CatalogCache(this.pool, config.cacheTtlMs),
       new ErrorRateLimiter(config.errorRateLimitPerMinute),
       allObservers(metricsObserver(this.metrics), this.watch.observer),
-      log.child({ part: 'drain' }),
+      log.child({ part }),
       {
-        clientId: config.mqtt.clientId,
+        clientId,
         batchSize: config.batchSize,
         retryDelayMs: config.db.retryDelayMs,
         statementTimeoutMs: config.dbStatementTimeoutMs,
         maxPayloadBytes: config.maxPayloadBytes,
         sharedControllerTopics: config.mqtt.sharedGroup !== '',
       },
+    );
+    this.drain = drainFor(this.journal, config.mqtt.clientId, 'drain');
+    const found = findOlderJournals({
+      dataDir: configured.dataDir,
+      own: this.journal,
+      clientId: config.mqtt.clientId,
+      slotMode: opened.dataDir !== configured.dataDir,
+      sync: configured.journalSync,
+    });
+    if (found.locked.length > 0) log.info({ files: found.locked }, 'journals in DATA_DIR held by other running bridges are left to them');
+    this.handover = new JournalHandover(
+      found.older,
+      this.pool,
+      (journal, clientId) => drainFor(journal, clientId, 'handover'),
+      config.mqtt.clientId,
+      log.child({ part: 'handover' }),
+      config.db.retryDelayMs,
     );
     this.source = new MqttSource(
       config.mqtt,
@@ -125,7 +148,7 @@ export class App {
     const problem = this.drain.databaseProblem;
     return {
       mqtt: this.source.connected,
-      db: this.drain.dbConnected,
+      db: this.handover.active ? this.handover.dbConnected : this.drain.dbConnected,
       journalUnderBudget: !this.source.overBudget,
       // What stops the writes and what to do about it, for /readyz and the status page.
       ...(problem && { dbProblem: { cause: problem.cause, fix: problem.fix ?? null, since: new Date(problem.since).toISOString() } }),
@@ -147,7 +170,13 @@ export class App {
       'parc-bridge starting',
     );
     this.observeCertificates();
-    this.drain.start();
+    // Older journals first; messages are received and stored meanwhile.
+    void this.handover
+      .run()
+      .catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'handing over older journals failed; writing the own journal'))
+      .then(() => {
+        if (!this.stopping) this.drain.start();
+      });
     this.clockSkew.start();
     this.source.start();
     this.watch.start();
@@ -183,7 +212,9 @@ export class App {
     this.summary.stop();
     await this.watch.stop();
     this.clockSkew.stop();
-    const flushed = await this.drain.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (monotonicMs() - started)));
+    const olderWritten = !this.handover.active;
+    if (!olderWritten) await this.handover.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (monotonicMs() - started)));
+    const flushed = (await this.drain.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (monotonicMs() - started)))) && olderWritten;
     await this.pool.end().catch(() => undefined);
     const backlog = this.journal.backlogSize();
     this.journal.close();

@@ -20,6 +20,9 @@ import { DEFAULT_TAIL_LIMITS, Tail, type Measure, type TailLimits } from './tail
 
 export type JournalSync = 'normal' | 'full';
 
+/** The journal's file in its directory (DATA_DIR, or DATA_DIR/slot-<n>). */
+export const JOURNAL_FILE = 'journal.sqlite';
+
 const CHECKPOINT_BYTES = 8 * 1024 * 1024;
 const READ_CHUNK_ROWS = 64;
 
@@ -111,7 +114,7 @@ export class Journal {
   constructor(dataDir: string, sync: JournalSync = 'full', tailLimits: TailLimits = DEFAULT_TAIL_LIMITS) {
     this.tail = new Tail(tailLimits);
     mkdirSync(dataDir, { recursive: true });
-    this.file = join(dataDir, 'journal.sqlite');
+    this.file = join(dataDir, JOURNAL_FILE);
     this.db = new Database(this.file, { timeout: 0 });
     try {
       // One connection, in one process: a second bridge on the same DATA_DIR fails at start,
@@ -167,6 +170,11 @@ export class Journal {
     this.loadRecentPackets();
     const all = this.measureUpTo.get(Number.MAX_SAFE_INTEGER)!;
     this.backlog = { entries: all.n, bytes: all.bytes + all.n * ENTRY_OVERHEAD_BYTES };
+  }
+
+  /** The last sequence number given to an entry: entries appended from now on come after it. */
+  get lastSequence(): number {
+    return this.lastSeq;
   }
 
   /** A setting the bridge keeps with its journal (e.g. what its session is subscribed to). */
@@ -307,6 +315,11 @@ export class Journal {
 
   backlogSize(): Backlog {
     return { ...this.backlog };
+  }
+
+  /** True when every entry is committed to MySQL. */
+  isEmpty(): boolean {
+    return this.backlog.entries === 0;
   }
 
   /** The backlog's bytes alone: read for every message, without a copy. */
