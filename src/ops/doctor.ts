@@ -1,6 +1,6 @@
 /**
  * `parc-bridge doctor`: checks, one line each, everything the bridge needs from its
- * environment (configuration, database and schema, certificates, broker, DATA_DIR) and exits 1
+ * environment (configuration, database and schema, certificates, broker, ACL, DATA_DIR) and exits 1
  * when one of them fails, so that a deployment can be fixed without reading the bridge's code.
  */
 import { exitCode, formatResult, redact, summarize } from './doctor/check.js';
@@ -11,7 +11,10 @@ const USAGE = `Usage: parc-bridge doctor   (npm run doctor)
 Checks the bridge's configuration from the environment (the same variables as \`npm start\`):
 the database connection and schema, the CA, client certificate and key, the broker's TLS
 handshake, that the broker certificate's SAN covers MQTT_HOST, an MQTT CONNECT (with the
-client id MQTT_CLIENT_ID-doctor and a clean session), and that DATA_DIR is writable.
+client id MQTT_CLIENT_ID-doctor and a clean session) and the certificate CN it connects with,
+the QoS at which the broker delivers a QoS 0 publication to a QoS 1 subscription (a probe on
+parc-bridge/doctor/...), whether the broker's ACL (MQTT_ACL_FILE, when set) lets that CN read
+the readings and controller topics, and that DATA_DIR is writable.
 Exit code: 0 when nothing failed (warnings allowed), 1 when a check failed, 2 on bad arguments.
 `;
 

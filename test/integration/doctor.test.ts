@@ -11,12 +11,13 @@ import { CLI, newDataDir } from '../helpers/bridge-process.js';
 import { startBroker, waitForLog, type Broker } from '../helpers/broker.js';
 import { createTestDatabase, LOCAL_MARIADB } from '../helpers/database.js';
 import { tempDir } from '../helpers/cleanup.js';
-import { makeExpiredCert, makeForeignCert, runScript, type Pki } from '../helpers/pki.js';
+import { makeExpiredCert, makeForeignCert, MOSQUITTO_DIR, runScript, type Pki } from '../helpers/pki.js';
 import { metricValue } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
 import { createStack, type Stack } from '../helpers/stack.js';
 
 const MQTT_SECRET = 'mqtt-password-never-printed';
+const SHIPPED_ACL = path.join(MOSQUITTO_DIR, 'config', 'acl');
 
 interface DoctorOutput {
   code: number | null;
@@ -50,15 +51,16 @@ async function pkiWithoutLocalhost(): Promise<Pki> {
   }
   return {
     dir,
-    caFile: path.join(dir, 'certs', 'ca.crt'),
-    server: { certFile: path.join(dir, 'certs', 'server.crt'), keyFile: path.join(dir, 'certs', 'server.key') },
+    caFile: path.join(dir, 'server-certs', 'ca.crt'),
+    server: { certFile: path.join(dir, 'server-certs', 'server.crt'), keyFile: path.join(dir, 'server-certs', 'server.key') },
     bridge: { certFile: path.join(dir, 'client-certs', 'client.crt'), keyFile: path.join(dir, 'client-certs', 'client.key') },
     client: () => Promise.reject(new Error('not needed')),
   };
 }
 
 let stack: Stack;
-const env = (extra: Record<string, string> = {}) => stack.bridgeEnv({ DATA_DIR: newDataDir(), MQTT_USER: 'parc-bridge', MQTT_PASSWORD: MQTT_SECRET, ...extra });
+const env = (extra: Record<string, string> = {}) =>
+  stack.bridgeEnv({ DATA_DIR: newDataDir(), MQTT_USER: 'mqtt-bridge', MQTT_PASSWORD: MQTT_SECRET, MQTT_ACL_FILE: SHIPPED_ACL, ...extra });
 
 beforeAll(async () => {
   stack = await createStack();
@@ -73,9 +75,12 @@ describe('doctor on a good setup', () => {
     const result = doctor(env());
     expect(result.code, result.out).toBe(0);
     const checks = result.lines.filter((l) => /^[✔✘⚠-] /.test(l));
-    expect(checks.length).toBeGreaterThanOrEqual(11);
+    expect(checks.length).toBeGreaterThanOrEqual(13);
     expect(checks.filter((l) => !l.startsWith('✔')), result.out).toEqual([]);
     expect(line(result, 'Broker certificate SAN')).toContain('MQTT_HOST 127.0.0.1 is in the broker certificate');
+    expect(line(result, 'MQTT CONNECT')).toContain('the broker accepted certificate CN=mqtt-bridge');
+    expect(line(result, 'Broker QoS to the bridge')).toMatch(/^✔ .*published at QoS 0 reached the QoS 1 subscription at QoS 1/);
+    expect(line(result, 'Broker ACL (MQTT_ACL_FILE)')).toMatch(/^✔ .*CN=mqtt-bridge may read serre\/\+\/bac\/\+ \(line \d+\), controleur\/\+ \(line \d+\), controleur\/\+\/disconnect/);
     expect(line(result, 'Database connection')).toContain(`as ${stack.db.bridgeUser}`);
     expect(result.out).toContain('All checks passed');
     expect(result.out).not.toContain(stack.db.bridgePassword);
@@ -180,7 +185,7 @@ describe('doctor on a broken setup', () => {
     const device = await stack.pki.client('AA:BB:CC:00:00:03');
     const result = doctor(env({ MQTT_KEY_FILE: device.keyFile }));
     expect(result.code).toBe(1);
-    expect(line(result, 'Client key (MQTT_KEY_FILE)')).toMatch(/^✘ .*is not the key of the client certificate CN=parc-bridge/);
+    expect(line(result, 'Client key (MQTT_KEY_FILE)')).toMatch(/^✘ .*is not the key of the client certificate CN=mqtt-bridge/);
     expect(line(result, 'Broker TLS handshake')).toMatch(/^✘ .*key values mismatch/);
     expect(result.out).not.toMatch(/PRIVATE KEY/);
   });
@@ -210,6 +215,35 @@ describe('doctor on a broken setup', () => {
         env({ MQTT_HOST: '127.0.0.1', MQTT_PORT: String(broker.port), MQTT_CA_FILE: pki.caFile, MQTT_CERT_FILE: pki.bridge.certFile, MQTT_KEY_FILE: pki.bridge.keyFile }),
       );
       expect(byIp.code, byIp.out).toBe(0);
+    } finally {
+      await broker.stop();
+    }
+  });
+
+  it("fails when the broker's ACL does not let the bridge's CN read (the ACL of earlier versions), and says so only when given the file", async () => {
+    const dir = await tempDir('parc-doctor-acl-');
+    const oldAcl = path.join(dir, 'acl');
+    writeFileSync(oldAcl, 'pattern write serre/+/bac/+\nuser parc-bridge\ntopic read serre/+/bac/+\ntopic read controleur/+\ntopic read controleur/+/disconnect\n');
+    const result = doctor(env({ MQTT_ACL_FILE: oldAcl }));
+    expect(result.code).toBe(1);
+    expect(line(result, 'Broker ACL (MQTT_ACL_FILE)')).toMatch(
+      /^✘ .*CN=mqtt-bridge may not read serre\/\+\/bac\/\+: no line allows it; controleur\/\+: no line allows it; controleur\/\+\/disconnect: no line allows it in .*\/acl: the bridge would connect and subscribe, then receive nothing/,
+    );
+    expect(line(result, 'MQTT CONNECT')).toMatch(/^✔ /);
+
+    const withoutFile = doctor(env({ MQTT_ACL_FILE: '' }));
+    expect(withoutFile.code, withoutFile.out).toBe(0);
+    expect(line(withoutFile, 'Broker ACL (MQTT_ACL_FILE)')).toMatch(/^- .*set MQTT_ACL_FILE .*CN=mqtt-bridge/);
+  });
+
+  it('warns when the broker delivers QoS 0 to the bridge (no upgrade_outgoing_qos)', async () => {
+    const broker: Broker = await startBroker(stack.pki, { extraConfig: 'upgrade_outgoing_qos false' });
+    try {
+      const result = doctor(env({ MQTT_PORT: String(broker.port) }));
+      expect(result.code, result.out).toBe(0); // a warning, not a failure
+      expect(line(result, 'Broker QoS to the bridge')).toMatch(
+        /^⚠ .*reached the QoS 1 subscription at QoS 0: .*lost at every bridge restart → add "upgrade_outgoing_qos true" to mosquitto\.conf/,
+      );
     } finally {
       await broker.stop();
     }

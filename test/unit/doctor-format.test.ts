@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerFix, brokerResults } from '../../src/ops/doctor/broker-checks.js';
+import { brokerFix, brokerResults, qosResult } from '../../src/ops/doctor/broker-checks.js';
 import { CheckTimeout, errorText, exitCode, fail, formatResult, ok, redact, skip, summarize, warn, withTimeout } from '../../src/ops/doctor/check.js';
 import { checkDataDir, formatBytes } from '../../src/ops/doctor/data-dir-check.js';
 import { missingSchema, schemaResult } from '../../src/ops/doctor/db-checks.js';
@@ -130,7 +130,7 @@ describe('schema', () => {
 });
 
 describe('broker lines', () => {
-  const target = { host: 'mosquitto', port: 8883, tls: true, clientId: 'mqtt-bridge-doctor' };
+  const target = { host: 'mosquitto', port: 8883, tls: true, clientId: 'mqtt-bridge-doctor', identity: 'mqtt-bridge', qosProbeTopic: 'parc-bridge/doctor/mqtt-bridge-doctor' };
   const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:8883'), { code: 'ECONNREFUSED', syscall: 'connect' });
 
   it('says what to do for each way of failing', () => {
@@ -150,13 +150,22 @@ describe('broker lines', () => {
       expect.stringMatching(/^✘ Broker TLS handshake: cannot reach mosquitto:8883: connect ECONNREFUSED/),
       '- Broker certificate SAN: skipped: no broker certificate was received',
       '- MQTT CONNECT: skipped: needs a working TLS connection',
+      '- Broker QoS to the bridge: skipped: needs an MQTT connection',
     ]);
   });
 
   it('warns about plain MQTT and still reports the CONNECT', () => {
     const lines = brokerResults({ ...target, tls: false }, { connack: { sessionPresent: false } }, Date.now()).map(formatResult);
     expect(lines[0]).toMatch(/^⚠ Broker TLS handshake: MQTT_TLS=false/);
-    expect(lines[2]).toMatch(/^✔ MQTT CONNECT: the broker accepted client id mqtt-bridge-doctor/);
+    expect(lines[2]).toMatch(/^✔ MQTT CONNECT: the broker accepted certificate CN=mqtt-bridge .*client id mqtt-bridge-doctor/);
+  });
+
+  it('says whether the broker delivers a QoS 0 publication at QoS 1 to the bridge', () => {
+    const qosLine = (qosProbe: NonNullable<Parameters<typeof qosResult>[1]['qosProbe']>) =>
+      formatResult(qosResult(target, { connack: { sessionPresent: false }, qosProbe }));
+    expect(qosLine({ deliveredQos: 1 })).toMatch(/^✔ Broker QoS to the bridge: .*at QoS 1/);
+    expect(qosLine({ deliveredQos: 0 })).toMatch(/^⚠ Broker QoS to the bridge: .*at QoS 0: .*lost at every bridge restart → add "upgrade_outgoing_qos true"/);
+    expect(qosLine({ deliveredQos: undefined })).toMatch(/^⚠ .*did not come back; the broker's ACL probably does not let CN=mqtt-bridge .*→ add "topic readwrite parc-bridge\/doctor\/#" under "user mqtt-bridge"/);
   });
 });
 

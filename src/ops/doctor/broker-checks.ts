@@ -4,17 +4,22 @@ import { CheckTimeout, errorText, fail, ok, skip, warn, type CheckResult } from 
 import { commonName, EXPIRY_WARNING_DAYS, isoDay } from './cert-checks.js';
 import type { ProbeResult } from './broker-probe.js';
 
-/** Turns one broker probe into the lines a user reads: TLS handshake, SAN, MQTT CONNECT. */
+/** Turns one broker probe into the lines a user reads: TLS handshake, SAN, MQTT CONNECT, delivered QoS. */
 
 export const TLS_LABEL = 'Broker TLS handshake';
 export const SAN_LABEL = 'Broker certificate SAN';
 export const MQTT_LABEL = 'MQTT CONNECT';
+export const QOS_LABEL = 'Broker QoS to the bridge';
 
 export interface BrokerTarget {
   host: string;
   port: number;
   tls: boolean;
   clientId: string;
+  /** The CN of the bridge's certificate: the broker's username for it with use_identity_as_username. */
+  identity: string | undefined;
+  /** The topic of the QoS probe. */
+  qosProbeTopic: string;
 }
 
 /** "DNS:mosquitto, IP Address:127.0.0.1" -> ["DNS:mosquitto", "IP:127.0.0.1"]. */
@@ -114,7 +119,8 @@ export function brokerResults(target: BrokerTarget, probe: ProbeResult, now: num
   else results.push(skip(SAN_LABEL, 'no broker certificate was received'));
 
   if (probe.connack) {
-    results.push(ok(MQTT_LABEL, `the broker accepted client id ${target.clientId} (clean session; the bridge's own session is left alone)`));
+    const who = target.identity ? `certificate CN=${target.identity} (the username the ACL sees), ` : '';
+    results.push(ok(MQTT_LABEL, `the broker accepted ${who}client id ${target.clientId} (clean session; the bridge's own session is left alone)`));
   } else if (failure?.phase === 'mqtt') {
     results.push(fail(MQTT_LABEL, `client id ${target.clientId}: ${errorText(failure.error)}`, brokerFix('mqtt', failure.error)));
   } else if (!target.tls && failure) {
@@ -122,5 +128,29 @@ export function brokerResults(target: BrokerTarget, probe: ProbeResult, now: num
   } else {
     results.push(skip(MQTT_LABEL, 'needs a working TLS connection'));
   }
+  results.push(qosResult(target, probe));
   return results;
+}
+
+/** Whether the broker hands QoS 0 publications to the bridge's QoS 1 subscription at QoS 1. */
+export function qosResult(target: BrokerTarget, probe: ProbeResult): CheckResult {
+  const qos = probe.qosProbe;
+  if (!probe.connack || !qos) return skip(QOS_LABEL, 'needs an MQTT connection');
+  if (qos.deliveredQos === undefined) {
+    const who = target.identity ? `CN=${target.identity}` : 'the bridge';
+    const why = qos.error ? errorText(qos.error) : `it did not come back; the broker's ACL probably does not let ${who} publish and read it`;
+    return warn(
+      QOS_LABEL,
+      `a probe published at QoS 0 on ${target.qosProbeTopic}: ${why}, so the QoS the broker delivers readings at is unknown`,
+      `add "topic readwrite parc-bridge/doctor/#" under "user ${target.identity ?? '<CN>'}" in the broker's acl (as in the shipped mosquitto/config/acl), or check that mosquitto.conf has upgrade_outgoing_qos true`,
+    );
+  }
+  if (qos.deliveredQos === 0) {
+    return warn(
+      QOS_LABEL,
+      'a probe published at QoS 0 reached the QoS 1 subscription at QoS 0: the readings of QoS 0 devices (PubSubClient) are not queued while the bridge is away and are lost at every bridge restart',
+      'add "upgrade_outgoing_qos true" to mosquitto.conf (the shipped one has it) and restart Mosquitto',
+    );
+  }
+  return ok(QOS_LABEL, `a probe published at QoS 0 reached the QoS 1 subscription at QoS ${qos.deliveredQos}: the broker queues QoS 0 readings while the bridge is away`);
 }

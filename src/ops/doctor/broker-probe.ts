@@ -7,8 +7,10 @@ import { CheckTimeout } from './check.js';
 /**
  * One connection to the broker, as the bridge makes it (mutual TLS from the configured files,
  * rejectUnauthorized, SNI only for host names as MQTT.js does), followed by an MQTT CONNECT on
- * the same socket. It records how far it got so that each step gets its own line: reaching the
- * port, the TLS handshake, the broker certificate, the CONNACK.
+ * the same socket and, once connected, a QoS probe: a message published at QoS 0 to a topic the
+ * probe subscribed to at QoS 1, whose delivered QoS tells whether the broker upgrades QoS 0
+ * readings for the bridge. It records how far it got so that each step gets its own line:
+ * reaching the port, the TLS handshake, the broker certificate, the CONNACK, the delivered QoS.
  */
 
 export type ProbePhase = 'connect' | 'tls' | 'mqtt';
@@ -20,15 +22,22 @@ export interface ProbeTarget {
   clientId: string;
   username: string | undefined;
   password: string | undefined;
-  /** For each step: reaching the broker and the handshake, then the CONNACK. */
+  /** For each step: reaching the broker and the handshake, then the CONNACK, then the QoS probe. */
   timeoutMs: number;
+  /** Where the QoS probe publishes and subscribes; none = no probe. */
+  qosProbeTopic?: string;
 }
+
+/** What came back of the QoS probe: the QoS it was delivered at, or nothing within the timeout. */
+export type QosProbe = { deliveredQos: number } | { deliveredQos: undefined; error?: Error };
 
 export interface ProbeResult {
   /** Set once the handshake completed and the broker's chain was verified against the CA. */
   secured?: { protocol: string | null; peer: X509Certificate | undefined };
   /** Set once the broker accepted the CONNECT. */
   connack?: { sessionPresent: boolean };
+  /** Set when a QoS probe ran. */
+  qosProbe?: QosProbe;
   failure?: { phase: ProbePhase; error: Error };
 }
 
@@ -117,6 +126,32 @@ function mqttConnect(socket: net.Socket, target: ProbeTarget): Promise<{ client:
   });
 }
 
+/**
+ * Subscribes to `topic` at QoS 1 (as the bridge subscribes), publishes one message there at QoS 0
+ * (as PubSubClient devices publish) and reads the QoS the broker delivers it at.
+ */
+function probeDeliveredQos(client: MqttClient, topic: string, timeoutMs: number): Promise<QosProbe> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done({ deliveredQos: undefined }), timeoutMs);
+    const onMessage = (received: string, _payload: Buffer, packet: { qos: number }) => {
+      if (received === topic) done({ deliveredQos: packet.qos });
+    };
+    const onClose = () => done({ deliveredQos: undefined, error: new Error('the broker closed the connection during the QoS probe') });
+    function done(outcome: QosProbe) {
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      client.off('close', onClose);
+      resolve(outcome);
+    }
+    client.on('message', onMessage);
+    client.once('close', onClose);
+    client.subscribe(topic, { qos: 1 }, (err) => {
+      if (err) done({ deliveredQos: undefined, error: err });
+      else client.publish(topic, 'parc-bridge doctor QoS probe', { qos: 0 });
+    });
+  });
+}
+
 function endQuietly(client: MqttClient): Promise<void> {
   return new Promise((resolve) => {
     const forced = setTimeout(() => client.end(true, () => resolve()), 1_000);
@@ -153,6 +188,7 @@ export async function probeBroker(target: ProbeTarget): Promise<ProbeResult> {
   try {
     const { client, sessionPresent } = await mqttConnect(socket, target);
     result.connack = { sessionPresent };
+    if (target.qosProbeTopic) result.qosProbe = await probeDeliveredQos(client, target.qosProbeTopic, target.timeoutMs);
     await endQuietly(client);
   } catch (err) {
     socket.destroy();

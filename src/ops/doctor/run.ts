@@ -1,8 +1,20 @@
 import { readFileSync } from 'node:fs';
 import type { MqttConfig } from '../../config.js';
-import { brokerResults, MQTT_LABEL, SAN_LABEL, TLS_LABEL } from './broker-checks.js';
+import { ACL_LABEL, checkAcl } from './acl-check.js';
+import { brokerResults, MQTT_LABEL, QOS_LABEL, SAN_LABEL, TLS_LABEL } from './broker-checks.js';
 import { probeBroker } from './broker-probe.js';
-import { CA_LABEL, CERT_LABEL, checkCa, checkClientCert, checkIssuer, checkKeyMatches, ISSUER_LABEL, KEY_LABEL } from './cert-checks.js';
+import {
+  CA_LABEL,
+  CERT_LABEL,
+  checkCa,
+  checkClientCert,
+  checkIssuer,
+  checkKeyMatches,
+  commonName,
+  ISSUER_LABEL,
+  KEY_LABEL,
+  readCertificateFile,
+} from './cert-checks.js';
 import { errorText, fail, ok, skip, withTimeout, type CheckResult } from './check.js';
 import { DATA_DIR_LABEL, checkDataDir } from './data-dir-check.js';
 import { checkDbConnection, checkSchema, DB_LABEL, SCHEMA_LABEL } from './db-checks.js';
@@ -43,8 +55,27 @@ function certificateChecks(mqtt: MqttConfig | undefined, now: number): CheckResu
   ];
 }
 
+/**
+ * The username the broker gives the bridge: its certificate's CN (use_identity_as_username, as
+ * in the shipped mosquitto.conf), or MQTT_USER without TLS.
+ */
+function brokerUsername(mqtt: MqttConfig): string | undefined {
+  if (!mqtt.tls) return mqtt.username;
+  try {
+    return commonName(readCertificateFile(mqtt.tls.certFile));
+  } catch {
+    return undefined; // the certificate line says why
+  }
+}
+
+/** A topic of its own for each bridge's probe; + and # are not allowed in a topic name. */
+function qosProbeTopic(clientId: string): string {
+  return `parc-bridge/doctor/${clientId.replace(/[+#]/g, '_')}`;
+}
+
 async function brokerChecks(mqtt: MqttConfig | undefined, now: number, timeoutMs: number): Promise<CheckResult[]> {
-  if (!mqtt) return [TLS_LABEL, SAN_LABEL, MQTT_LABEL].map((l) => skip(l, 'fix the MQTT_* settings first'));
+  if (!mqtt) return [TLS_LABEL, SAN_LABEL, MQTT_LABEL, QOS_LABEL].map((l) => skip(l, 'fix the MQTT_* settings first'));
+  const probeTopic = qosProbeTopic(`${mqtt.clientId}-doctor`);
   const probe = await probeBroker({
     host: mqtt.host,
     port: mqtt.port,
@@ -57,8 +88,17 @@ async function brokerChecks(mqtt: MqttConfig | undefined, now: number, timeoutMs
     username: mqtt.username,
     password: mqtt.password,
     timeoutMs,
+    qosProbeTopic: probeTopic,
   });
-  return brokerResults({ host: mqtt.host, port: mqtt.port, tls: mqtt.tls !== undefined, clientId: `${mqtt.clientId}-doctor` }, probe, now);
+  const target = { host: mqtt.host, port: mqtt.port, tls: mqtt.tls !== undefined, clientId: `${mqtt.clientId}-doctor`, identity: brokerUsername(mqtt), qosProbeTopic: probeTopic };
+  return brokerResults(target, probe, now);
+}
+
+function aclCheck(mqtt: MqttConfig | undefined): CheckResult {
+  if (!mqtt) return skip(ACL_LABEL, 'fix the MQTT_* settings first');
+  const username = brokerUsername(mqtt);
+  // %c in a pattern is the client id; a {slot} template is checked as slot 1.
+  return checkAcl(mqtt.aclFile, username === undefined ? undefined : { username, clientId: mqtt.clientId.replaceAll('{slot}', '1') });
 }
 
 export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
@@ -101,6 +141,7 @@ export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
 
   report(await guarded(CERT_LABEL, () => certificateChecks(config.mqtt, now)));
   report(await guarded(TLS_LABEL, () => brokerChecks(config.mqtt, now, timeoutMs)));
+  report(await guarded(ACL_LABEL, () => [aclCheck(config.mqtt)]));
 
   const dataDir = config.dataDir;
   report(
