@@ -187,7 +187,7 @@ export class Metrics {
   });
   readonly subscribedWithoutReadings = new Gauge({
     name: 'parc_bridge_subscribed_without_readings_seconds',
-    help: 'Seconds the bridge has been subscribed without receiving any reading on serre/+/bac/+ (0 while readings arrive or while not subscribed)',
+    help: 'Seconds since the last reading on serre/+/bac/+ while subscribed (counted from the subscription when none came since; 0 while not subscribed)',
     registers: [this.registry],
     collect: () => {
       const state = this.watchProbe?.();
