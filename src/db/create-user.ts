@@ -5,7 +5,7 @@ import type { Pool } from './pool.js';
  * The bridge's MySQL account, with least privilege: it reads the reference tables, appends
  * readings and errors, upserts controllers, and keeps its own two tables. Nothing else.
  */
-const GRANTS: Array<[privileges: string, table: string]> = [
+export const GRANTS: Array<[privileges: string, table: string]> = [
   ['SELECT', 'serre'],
   ['SELECT', 'bac'],
   ['SELECT', 'capteur'],

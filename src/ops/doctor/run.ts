@@ -17,6 +17,8 @@ import {
 } from './cert-checks.js';
 import { errorText, fail, ok, skip, withTimeout, type CheckResult } from './check.js';
 import { DATA_DIR_LABEL, checkDataDir } from './data-dir-check.js';
+import { checkJournals, JOURNALS_LABEL } from './journal-checks.js';
+import { checkWebAppSchema } from './schema-checks.js';
 import { checkDbConnection, checkSchema, DB_LABEL, SCHEMA_LABEL } from './db-checks.js';
 import { readPartialConfig } from './partial-config.js';
 
@@ -131,6 +133,7 @@ export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
     if (connection) {
       try {
         report([await checkSchema(connection, timeoutMs)]);
+        report(await checkWebAppSchema(connection, timeoutMs));
       } finally {
         connection.destroy();
       }
@@ -149,5 +152,6 @@ export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
       ? [skip(DATA_DIR_LABEL, 'fix the DATA_DIR setting first')]
       : await guarded(DATA_DIR_LABEL, async () => [await withTimeout(checkDataDir(dataDir), timeoutMs)]),
   );
+  report(await guarded(JOURNALS_LABEL, async () => [await checkJournals(dataDir)]));
   return results;
 }
