@@ -50,7 +50,7 @@ Options:
                            MAC with client.crt, client.key, ca.crt
                            (default: $PKI_DIR/client-certs, or mosquitto/client-certs)
   --make-certs             make the missing identities with mosquitto/clients-certs.sh (its CA is
-                           in <certs-dir>/../certs, so <certs-dir> must be <PKI_DIR>/client-certs)
+                           in <certs-dir>/../server-certs, so <certs-dir> must be <PKI_DIR>/client-certs)
   -h, --help               this text
 
 Environment (as for the bridge): MQTT_HOST (mosquitto), MQTT_PORT (8883), MQTT_CA_FILE (default:

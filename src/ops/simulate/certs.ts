@@ -36,7 +36,7 @@ export function missingFiles(identity: DeviceIdentity): string[] {
   return FILES.filter((f) => !existsSync(join(identity.dir, f)));
 }
 
-/** clients-certs.sh writes to $PKI_DIR/client-certs/<name> with the CA of $PKI_DIR/certs. */
+/** clients-certs.sh writes to $PKI_DIR/client-certs/<name> with the CA of $PKI_DIR/server-certs. */
 export function pkiDirFor(certsDir: string): string | undefined {
   return basename(certsDir) === 'client-certs' ? dirname(certsDir) : undefined;
 }
