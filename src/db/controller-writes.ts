@@ -17,7 +17,7 @@
  * claims, so that two instances always lock in the same order.
  */
 import { createHash } from 'node:crypto';
-import type { RowDataPacket } from 'mysql2';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import type { ControllerEvent, ErrorRow } from '../decode/types.js';
 import type { Connection } from './pool.js';
 
@@ -36,17 +36,20 @@ export function controllerTopic(event: ControllerEvent): string {
 
 export const isControllerError = (e: ErrorRow) => e.topic.startsWith('controleur/');
 
-/** Applies one event to `controleur` and records its time (shown on the status page). */
+/**
+ * Applies one event to `controleur`. A known controller is updated, not upserted: on a web-app
+ * schema with a NOT NULL column the bridge does not fill, an upsert fails even for an existing
+ * row, while only the first announcement of a new controller needs that column.
+ */
 export async function applyController(conn: Connection, event: ControllerEvent, query: Query): Promise<void> {
-  if (event.kind === 'connect') {
-    await query(
-      conn,
-      'INSERT INTO controleur (id_controleur, ip, status) VALUES (?, ?, ?) ' +
-        'ON DUPLICATE KEY UPDATE ip = VALUES(ip), status = VALUES(status)',
-      [event.mac, event.ip, event.status],
-    );
-  } else {
+  if (event.kind === 'disconnect') {
     await query(conn, 'UPDATE controleur SET status = FALSE WHERE id_controleur = ?', [event.mac]);
+    return;
+  }
+  // affectedRows counts matched rows (mysql2 connects with FOUND_ROWS), changed or not.
+  const updated = await query<ResultSetHeader>(conn, 'UPDATE controleur SET ip = ?, status = ? WHERE id_controleur = ?', [event.ip, event.status, event.mac]);
+  if (updated.affectedRows === 0) {
+    await query(conn, 'INSERT INTO controleur (id_controleur, ip, status) VALUES (?, ?, ?)', [event.mac, event.ip, event.status]);
   }
 }
 

@@ -41,7 +41,7 @@ it('spreads the readings over three instances, survives losing one, writes every
   const devices = await Promise.all([1, 2, 3, 4].map((n) => stack.device(`24:6F:28:00:07:0${n}`)));
   const mac = '24:6F:28:00:07:AA';
   const controllerDevice = await stack.device(mac);
-  const stream = new SteadyStream(devices, 20).start(); // 4 × 50 msg/s
+  const stream = new SteadyStream(devices, 20, 1, 0).start(); // 4 × 50 msg/s at QoS 0, like the firmware
   // Every instance receives controller messages: a bad one is still one error row.
   await publishAsync(controllerDevice, `controleur/${mac}`, JSON.stringify({ ip: 'pas une ip', status: true }));
 
@@ -75,6 +75,7 @@ it('spreads the readings over three instances, survives losing one, writes every
   });
   expect(await controller(mac)).toEqual({ ip: '10.7.0.99', status: 1 });
   expect(await stack.db.count('error', "type_erreur = 'INVALID_VALUE' AND message LIKE ?", [`%${mac}%`])).toBe(1);
+  expect(await stack.db.count('error', "type_erreur = 'DB_ERROR'")).toBe(0);
 });
 
 it('switching a bridge to a shared group drops its old subscription: no reading twice', async () => {
@@ -89,4 +90,41 @@ it('switching a bridge to a shared group drops its old subscription: no reading 
   await waitFor('20 readings', async () => (await stack.db.count('mesure')) >= before + 20);
   await sleep(1_000);
   expect(await stack.db.count('mesure')).toBe(before + 20);
+});
+
+it('three instances writing the same controller messages at once: no deadlock, no DB_ERROR, the last state wins', async () => {
+  const shared = {
+    MQTT_SHARED_GROUP: 'parc',
+    MQTT_CLIENT_ID: `parc-contend-${randomBytes(3).toString('hex')}-{slot}`,
+    DATA_DIR: newDataDir(),
+    BATCH_SIZE: '7', // batches that start and end at different messages in each instance
+  };
+  const bridges: BridgeProcess[] = [];
+  for (let i = 0; i < 3; i++) bridges.push(await stack.startBridge(shared));
+  const macs = Array.from({ length: 12 }, (_, i) => `24:6F:28:00:08:${String(i).padStart(2, '0')}`);
+  const devices = await Promise.all(macs.map((mac) => stack.device(mac)));
+  const rounds = 30;
+  for (let r = 1; r <= rounds; r++) {
+    await Promise.all(
+      devices.map(async (device, d) => {
+        const mac = macs[d]!;
+        await publishAsync(device, `controleur/${mac}`, JSON.stringify({ ip: `10.8.${d}.${r}`, status: true }), 0);
+        if (r % 10 === 0) await publishAsync(device, `controleur/${mac}`, JSON.stringify({ ip: `pas une ip ${r}`, status: true }), 0);
+        if (r < rounds) await publishAsync(device, `controleur/${mac}/disconnect`, '', 0);
+      }),
+    );
+  }
+
+  for (const [d, mac] of macs.entries()) {
+    await waitFor(`${mac} at its last state`, async () => (await controller(mac))?.ip === `10.8.${d}.${rounds}`, 60_000);
+  }
+  await waitFor('every journal written', async () => {
+    const backlogs = await Promise.all(bridges.map((b) => metricValue(b, 'parc_bridge_journal_backlog_entries')));
+    return backlogs.every((n) => n === 0);
+  });
+  for (const [d, mac] of macs.entries()) expect(await controller(mac), mac).toEqual({ ip: `10.8.${d}.${rounds}`, status: 1 });
+  expect(await stack.db.count('error', "type_erreur = 'DB_ERROR'")).toBe(0);
+  // Each bad announcement is one row, written by whichever instance came first.
+  expect(await stack.db.count('error', "type_erreur = 'INVALID_VALUE' AND message LIKE '%24:6F:28:00:08:%'")).toBe(macs.length * (rounds / 10));
+  for (const b of bridges) expect(b.logs()).not.toMatch(/database unavailable|refuses every write/);
 });

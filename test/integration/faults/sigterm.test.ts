@@ -52,7 +52,7 @@ describe.each([
     const first = await stack.startBridge({ SHUTDOWN_TIMEOUT: '10', ...(httpOff ? { HTTP_PORT: '0' } : {}) }, { waitReady: !httpOff });
     if (httpOff) await first.waitForLog(/"msg":"subscribed"/);
     const devices = await Promise.all([1, 2, 3].map((n) => stack.device(`${macs}${n}`)));
-    const stream = new SteadyStream(devices, 20).start();
+    const stream = new SteadyStream(devices, 20, 1, 0).start(); // QoS 0, like the firmware
 
     await waitFor('readings written', async () => (await stack.db.count('mesure')) > 0, 15_000);
     await sleep(2_000);

@@ -1,0 +1,50 @@
+/**
+ * A web-app schema that refuses what ours accepts: the refused row alone becomes a
+ * DB_INSERT_ERROR row, and everything behind it keeps landing.
+ */
+import type { RowDataPacket } from 'mysql2';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { publishAsync, readingPayload } from '../helpers/readings.js';
+import { createStack, type Stack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await createStack();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function controller(mac: string): Promise<{ ip: string; status: number } | undefined> {
+  const rows = await stack.db.query<RowDataPacket[]>('SELECT ip, status FROM controleur WHERE id_controleur = ?', [mac]);
+  return rows[0] ? { ip: String(rows[0].ip), status: Number(rows[0].status) } : undefined;
+}
+
+it('controleur.nom NOT NULL without a default: a new controller is one DB_INSERT_ERROR, known ones and readings go on', async () => {
+  const known = '24:6F:28:00:0B:01';
+  const unknown = '24:6F:28:00:0B:02';
+  await stack.db.query("INSERT INTO controleur (id_controleur, nom, ip, status) VALUES (?, 'serre 1', '10.0.0.1', FALSE)", [known]);
+  await stack.db.query('ALTER TABLE controleur MODIFY nom VARCHAR(64) NOT NULL');
+  await stack.startBridge();
+
+  const knownDevice = await stack.device(known);
+  const unknownDevice = await stack.device(unknown);
+  const reader = await stack.device('m5-serre-1');
+  await publishAsync(unknownDevice, `controleur/${unknown}`, JSON.stringify({ ip: '10.0.0.2', status: true }), 0);
+  for (let i = 0; i < 50; i++) await publishAsync(reader, 'serre/1/bac/1', readingPayload(i), 0);
+  await publishAsync(knownDevice, `controleur/${known}`, JSON.stringify({ ip: '10.0.0.11', status: true }), 0);
+
+  await waitFor('readings behind the refused row', async () => (await stack.db.count('mesure')) === 50);
+  await waitFor('the known controller updated', async () => (await controller(known))?.status === 1);
+  expect(await controller(known)).toEqual({ ip: '10.0.0.11', status: 1 });
+  expect(await controller(unknown)).toBeUndefined();
+  const refused = await stack.db.query<RowDataPacket[]>("SELECT message, valeur FROM error WHERE type_erreur = 'DB_INSERT_ERROR'");
+  expect(refused).toHaveLength(1);
+  expect(refused[0]!.message).toContain('controleur');
+  expect(refused[0]!.message).toContain('nom');
+  expect(refused[0]!.valeur).toContain(unknown);
+  expect(await stack.db.count('error', "type_erreur = 'DB_ERROR'")).toBe(0);
+});
