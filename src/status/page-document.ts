@@ -34,6 +34,7 @@ h2 { font-size: 1.1rem; margin: 0 0 8px; }
 .banner.ok { background: var(--ok-bg); color: var(--ok); }
 .banner.ko { background: var(--ko-bg); color: var(--ko); }
 .banner.unknown { background: var(--card); color: var(--muted); }
+.banner.warn { background: var(--warn-bg); color: var(--warn); }
 .grid { display: grid; gap: 12px; grid-template-columns: repeat(auto-fit, minmax(240px, 1fr)); }
 section.card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; margin-bottom: 12px; }
 .card-head { display: flex; justify-content: space-between; align-items: baseline; gap: 8px; flex-wrap: wrap; }
@@ -66,6 +67,27 @@ ul.errors { list-style: none; margin: 0; padding: 0; }
 .error-head { display: flex; justify-content: space-between; gap: 8px; flex-wrap: wrap; }
 .error-message, .error-valeur { margin: 6px 0 0; overflow-wrap: anywhere; }
 .error-valeur code { white-space: pre-wrap; overflow-wrap: anywhere; }
+details.serre { border-top: 1px solid var(--line); padding: 6px 0; }
+details.serre > summary { cursor: pointer; display: flex; gap: 10px; align-items: baseline; flex-wrap: wrap; padding: 4px 0; list-style: none; }
+details.serre > summary::-webkit-details-marker { display: none; }
+details.serre > summary::before { content: "▸"; color: var(--muted); width: 1em; }
+details.serre[open] > summary::before { content: "▾"; }
+.serre-name { font-weight: 700; }
+.bac-grid { display: grid; gap: 8px; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); margin: 6px 0 8px; }
+.bac { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; }
+.bac.has-silent { border-color: var(--ko); box-shadow: inset 3px 0 0 var(--ko); }
+.bac.never { color: var(--muted); border-style: dashed; }
+.bac-title { font-weight: 600; margin-bottom: 4px; }
+ul.sensors { list-style: none; margin: 0; padding: 0; }
+ul.sensors li { display: grid; grid-template-columns: 1fr auto; gap: 0 6px; padding: 3px 0; border-top: 1px dotted var(--line); font-size: 0.9rem; }
+ul.sensors li:first-child { border-top: none; }
+.sensor-name { color: var(--muted); grid-column: 1 / 3; font-size: 0.8rem; }
+.sensor-value { font-weight: 600; }
+.sensor-age { color: var(--muted); font-size: 0.8rem; text-align: right; }
+ul.sensors li.silent { background: var(--ko-bg); border-radius: 4px; padding: 3px 4px; }
+ul.sensors li.silent .sensor-name, ul.sensors li.silent .sensor-value, ul.sensors li.silent .sensor-age { color: var(--ko); }
+.silence-box { background: var(--ko-bg); color: var(--ko); border-radius: 8px; padding: 10px 14px; margin: 8px 0; font-weight: 600; }
+.silence-box ul { margin: 6px 0 0; font-weight: 400; }
 footer { max-width: 1100px; margin: 0 auto; padding: 8px 16px 24px; font-size: 0.85rem; }
 @media (max-width: 600px) {
   h1 { font-size: 1.2rem; }
@@ -115,6 +137,12 @@ export const PAGE_HTML = `<!doctype html>
       <div id="journal-full" class="alert" hidden>Le disque réservé est plein : le pont n'accepte plus de messages tant que la base ne les a pas reçus.</div>
     </section>
   </div>
+  <section class="card" id="bacs" aria-labelledby="bacs-title">
+    <div class="card-head"><h2 id="bacs-title">Bacs</h2><span id="bacs-count" class="muted"></span></div>
+    <div id="readings-silence" class="silence-box" role="alert" hidden></div>
+    <div id="bacs-list"><p class="muted">Chargement…</p></div>
+    <p id="bacs-note" class="muted"></p>
+  </section>
   <section class="card" id="throughput" aria-labelledby="throughput-title">
     <div class="card-head"><h2 id="throughput-title">Débit</h2><span id="chart-unit" class="muted"></span></div>
     <div class="chart-wrap">

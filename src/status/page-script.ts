@@ -25,6 +25,13 @@ export const PAGE_SCRIPT = `
     DB_INSERT_ERROR: 'Ligne refusée par la base',
     UNEXPECTED_ERROR: 'Erreur inattendue'
   };
+  var CAPTEUR_LABELS = {
+    humiditeAmbiante: 'Humidité ambiante',
+    humiditeSol: 'Humidité du sol',
+    temperatureAmbiante: 'Température ambiante'
+  };
+  /** Serres opened or closed by hand, by numero: kept across refreshes. */
+  var serreOpen = {};
   var lastSuccess = null;
 
   function $(id) { return document.getElementById(id); }
@@ -221,17 +228,131 @@ export const PAGE_SCRIPT = `
     });
   }
 
+  function ago(seconds) {
+    var s = Math.max(0, Math.round(seconds));
+    if (s < 60) return 'il y a ' + s + ' s';
+    var m = Math.floor(s / 60);
+    if (m < 60) return 'il y a ' + m + ' min';
+    var h = Math.floor(m / 60);
+    if (h < 24) return 'il y a ' + h + ' h ' + String(m % 60).padStart(2, '0');
+    return 'il y a ' + Math.floor(h / 24) + ' j';
+  }
+
+  function sensorItem(c, today) {
+    var li = el('li', c.silent ? 'silent' : null);
+    li.setAttribute('data-capteur', c.type);
+    li.appendChild(el('span', 'sensor-name', (CAPTEUR_LABELS[c.type] || c.type) + (c.silent ? ' · silencieux' : '')));
+    li.appendChild(el('span', 'sensor-value', nf1.format(c.value) + (c.unite ? ' ' + c.unite : '')));
+    var age = el('span', 'sensor-age', ago(c.ageSeconds));
+    age.title = 'Dernière mesure : ' + frDateTime(c.at, today);
+    li.appendChild(age);
+    return li;
+  }
+
+  function bacTile(serre, bac, today) {
+    var silent = bac.capteurs.filter(function (c) { return c.silent; }).length;
+    var tile = el('div', 'bac' + (silent ? ' has-silent' : '') + (bac.capteurs.length ? '' : ' never'));
+    tile.setAttribute('data-bac', serre.numero + '/' + bac.numero);
+    tile.appendChild(el('div', 'bac-title', 'Bac ' + bac.numero));
+    if (!bac.capteurs.length) {
+      tile.appendChild(el('div', 'muted', 'Aucune mesure reçue'));
+      return tile;
+    }
+    var list = el('ul', 'sensors');
+    bac.capteurs.forEach(function (c) { list.appendChild(sensorItem(c, today)); });
+    tile.appendChild(list);
+    return tile;
+  }
+
+  function serreBlock(serre, openByDefault, today) {
+    var silent = 0, never = 0;
+    serre.bacs.forEach(function (b) {
+      if (!b.capteurs.length) never++;
+      b.capteurs.forEach(function (c) { if (c.silent) silent++; });
+    });
+    var details = el('details', 'serre');
+    details.setAttribute('data-serre', String(serre.numero));
+    var byDefault = openByDefault || silent > 0;
+    details.open = serre.numero in serreOpen ? serreOpen[serre.numero] : byDefault;
+    details.addEventListener('toggle', function () {
+      if (details.open === byDefault) delete serreOpen[serre.numero];
+      else serreOpen[serre.numero] = details.open;
+    });
+    var summary = el('summary');
+    summary.appendChild(el('span', 'serre-name', 'Serre ' + serre.numero));
+    var badge = el('span');
+    if (silent) setBadge(badge, 'ko', plural(silent, 'capteur silencieux', 'capteurs silencieux'));
+    else if (never === serre.bacs.length) setBadge(badge, 'unknown', 'Aucune mesure');
+    else setBadge(badge, 'ok', 'À jour');
+    summary.appendChild(badge);
+    summary.appendChild(el('span', 'muted', plural(serre.bacs.length, 'bac', 'bacs') +
+      (never ? ' · ' + plural(never, 'bac sans mesure', 'bacs sans mesure') : '')));
+    details.appendChild(summary);
+    var grid = el('div', 'bac-grid');
+    serre.bacs.forEach(function (b) { grid.appendChild(bacTile(serre, b, today)); });
+    details.appendChild(grid);
+    return details;
+  }
+
+  function renderReadingsSilence(r) {
+    var box = $('readings-silence');
+    clear(box);
+    box.hidden = !(r && r.silent);
+    if (box.hidden) return;
+    box.appendChild(el('div', null, 'Aucune mesure reçue depuis ' + duration(r.silentForSeconds) +
+      ' alors que le pont est abonné aux mesures. Causes probables :'));
+    var causes = el('ul');
+    causes.appendChild(el('li', null, r.certificateCn
+      ? 'l’ACL du broker ne permet pas au certificat du pont (CN « ' + r.certificateCn + ' ») de lire serre/+/bac/+ ;'
+      : 'l’ACL du broker ne permet pas à l’identité du pont de lire serre/+/bac/+ ;'));
+    causes.appendChild(el('li', null, 'les appareils sont éteints ou ne peuvent pas se connecter au broker (Wi-Fi, certificats).'));
+    box.appendChild(causes);
+  }
+
+  function renderBacs(s, today) {
+    var list = $('bacs-list');
+    clear(list);
+    renderReadingsSilence(s.readings);
+    var v = s.bacs;
+    if (!v || v.unavailable) {
+      $('bacs-count').textContent = '';
+      $('bacs-note').textContent = '';
+      list.appendChild(el('p', 'muted', 'Indisponible : ' + (v ? v.unavailable : 'surveillance des capteurs inactive')));
+      return;
+    }
+    $('bacs-count').textContent = plural(v.serres.length, 'serre', 'serres') + ' · ' +
+      plural(v.sensors, 'capteur suivi', 'capteurs suivis') + ' · ' +
+      plural(v.silent, 'silencieux', 'silencieux') + ' · ' +
+      plural(v.bacsWithoutReading, 'bac sans mesure', 'bacs sans mesure');
+    if (!v.serres.length) list.appendChild(el('p', 'muted', 'Aucun bac dans la base de données.'));
+    // Few serres: all open; many: only those with a silent sensor, the others one line each.
+    var openByDefault = v.serres.length <= 4;
+    v.serres.forEach(function (serre) { list.appendChild(serreBlock(serre, openByDefault, today)); });
+    $('bacs-note').textContent = 'Un capteur est silencieux (en rouge) sans mesure depuis plus de ' +
+      duration(v.silenceAfterSeconds) + '.';
+  }
+
   function renderOverall(s) {
     var problems = [];
     if (!s.broker.connected) problems.push('broker MQTT déconnecté');
     if (!s.database.connected) problems.push('base de données déconnectée');
     if (s.journal.full || !s.journal.underBudget) problems.push("file d'attente locale pleine");
+    if (s.readings && s.readings.silent) problems.push('aucune mesure reçue depuis ' + duration(s.readings.silentForSeconds));
+    var silent = s.bacs ? s.bacs.silent : 0;
     var banner = $('overall');
-    banner.className = problems.length ? 'banner ko' : 'banner ok';
-    banner.textContent = problems.length
-      ? 'Problème : ' + problems.join(', ') + '.'
-      : 'Tout fonctionne : les mesures arrivent dans la base.';
-    setFavicon(problems.length ? '#c62828' : '#2e7d32');
+    if (problems.length) {
+      banner.className = 'banner ko';
+      banner.textContent = 'Problème : ' + problems.join(', ') + '.';
+      setFavicon('#c62828');
+    } else if (silent) {
+      banner.className = 'banner warn';
+      banner.textContent = 'Attention : ' + plural(silent, 'capteur silencieux', 'capteurs silencieux') + ' (voir « Bacs »).';
+      setFavicon('#e0a000');
+    } else {
+      banner.className = 'banner ok';
+      banner.textContent = 'Tout fonctionne : les mesures arrivent dans la base.';
+      setFavicon('#2e7d32');
+    }
   }
 
   function setFavicon(color) {
@@ -249,6 +370,7 @@ export const PAGE_SCRIPT = `
     renderConnection('broker', s.broker, 'Connecté', 'Déconnecté');
     renderConnection('database', s.database, 'Connectée', 'Déconnectée');
     renderJournal(s.journal);
+    renderBacs(s, today);
     renderChart(s.throughput);
     renderControllers(s, today);
     renderErrors(s, today);
