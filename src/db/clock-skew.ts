@@ -1,7 +1,7 @@
 /**
  * Compares the bridge's clock with the database server's. Receipt times (`mesure_a`,
  * `erreur_a`) come from the bridge's clock and the web app compares them with MySQL's NOW():
- * when the two disagree by more than a minute, readings look late, early or missing there.
+ * when the two clocks disagree by more than a minute, readings look late, early or missing there.
  * Checked on its own timer; a change past the limit is logged once (WARN), and its end too (INFO).
  */
 import type { RowDataPacket } from 'mysql2';
@@ -16,10 +16,11 @@ export interface ClockSkewState {
   skewSeconds: number | undefined;
   /**
    * The database session's UTC offset minus the bridge's (TZ), in seconds: NOW() and the
-   * DATETIMEs the bridge writes differ by this much even with both clocks right.
+   * DATETIMEs the bridge writes differ by this much even with both clocks right. Shown, not
+   * warned about: `mesure_a` is in TZ by contract, and a database container often runs in UTC.
    */
   zoneDifferenceSeconds: number | undefined;
-  /** True while either difference is over the limit. */
+  /** True while the clocks differ by more than the limit. */
   overLimit: boolean;
   /** Wall-clock time of the last successful check (epoch ms). */
   checkedAt: number | undefined;
@@ -98,15 +99,10 @@ export class ClockSkewMonitor {
 
   private record(reading: ClockReading): void {
     const { skewSeconds, zoneDifferenceSeconds } = measureSkew(reading);
-    const overLimit = Math.abs(skewSeconds) > CLOCK_SKEW_LIMIT_SECONDS || Math.abs(zoneDifferenceSeconds) > CLOCK_SKEW_LIMIT_SECONDS;
+    const overLimit = Math.abs(skewSeconds) > CLOCK_SKEW_LIMIT_SECONDS;
     const details = { skewSeconds: Math.round(skewSeconds), zoneDifferenceSeconds, limitSeconds: CLOCK_SKEW_LIMIT_SECONDS };
     if (overLimit && !this.current.overLimit) {
-      this.log.warn(
-        details,
-        Math.abs(skewSeconds) > CLOCK_SKEW_LIMIT_SECONDS
-          ? "the bridge's clock and the database's differ by more than 60 s: receipt times disagree with NOW() in the web app (synchronise both hosts with NTP)"
-          : "the bridge's TZ and the database's time zone differ: receipt times disagree with NOW() in the web app (set TZ to the database's zone)",
-      );
+      this.log.warn(details, "the bridge's clock and the database's differ by more than 60 s: receipt times disagree with NOW() in the web app (synchronise both hosts with NTP)");
     } else if (!overLimit && this.current.overLimit) {
       this.log.info(details, "the bridge's clock agrees with the database's again");
     }
