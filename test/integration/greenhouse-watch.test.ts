@@ -20,7 +20,7 @@ import { waitFor } from '../helpers/wait.js';
 
 const OUTPUT_DIR = resolve(import.meta.dirname, '../../test-output');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const WATCH_ENV = { SILENCE_AFTER: '4', NO_READINGS_WARN_AFTER: '2', CACHE_TTL: '2' };
+const WATCH_ENV = { SILENCE_AFTER: '4', NO_READINGS_WARN_AFTER: '2', CACHE_TTL: '2', SUMMARY_INTERVAL: '1' };
 /** What each publishing bac sends, every PUBLISH_EVERY_MS while it is on. */
 const PAYLOADS: Record<string, () => string> = {
   'serre/1/bac/1': () => JSON.stringify({ humiditeAmbiante: 55.5, temperatureAmbiante: 21 }),
@@ -143,6 +143,7 @@ describe('greenhouse watch', () => {
     expect(sensor(s, 1, 1, 'humiditeAmbiante')).toMatchObject({ silent: false, value: 55.5 });
     expect(s.bacs).toMatchObject({ silent: 3, sensors: 5, bacsWithoutReading: 197, silenceAfterSeconds: 4 });
     expect(s.bacs!.serres).toHaveLength(20);
+    await waitFor('summary line with the silent count', () => logLines('summary', 'info').some((l) => l.sensorsSilent === 3));
 
     const { page, consoleErrors } = await openPage();
     await waitFor('bac 1/2 red on the page', async () => (await page.locator('[data-bac="1/2"] li.silent').count()) === 2, 15_000);
