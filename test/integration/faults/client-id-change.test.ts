@@ -4,9 +4,11 @@
  * `{slot}` for scale-out) and still writes that backlog, exactly once, under the old client
  * id's journal position.
  */
+import { spawnSync } from 'node:child_process';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import type { BridgeProcess } from '../../helpers/bridge-process.js';
 import type { RowDataPacket } from 'mysql2';
+import { deviceClient } from '../../helpers/broker.js';
 import { metricValue } from '../../helpers/metrics.js';
 import { stackOnPrivateMariadb } from '../../helpers/outage-stack.js';
 import { burst, waitForDelivery } from '../../helpers/readings.js';
@@ -81,4 +83,32 @@ it('a bridge moved to MQTT_CLIENT_ID=…-{slot} writes the journal DATA_DIR held
   expect(delivery.duplicated).toBe(0);
   await slotted.waitForLog(/older journal fully written/);
   expect(slotted.logs()).toMatch(/"clientId":"bridge-c-1"/);
+});
+
+/** Whether the broker still holds a persistent session for `clientId` (connects once to see, then leaves it as it was). */
+async function sessionPresent(clientId: string): Promise<boolean> {
+  const { stack } = setup;
+  const client = deviceClient(stack.broker, { ...stack.pki.bridge, caFile: stack.pki.caFile }, { clientId, clean: false });
+  const present = await new Promise<boolean>((resolve, reject) => {
+    client.once('connect', (connack) => resolve(connack.sessionPresent));
+    client.once('error', reject);
+  });
+  await client.endAsync();
+  return present;
+}
+
+it("README's command retires an old client id's broker session (mosquitto_sub with a clean session)", async () => {
+  const { stack } = setup;
+  // A bridge that ran with this client id left its persistent session on the broker.
+  const old = await startBridge({ MQTT_CLIENT_ID: 'bridge-old' });
+  await old.stop();
+  expect(await sessionPresent('bridge-old')).toBe(true);
+
+  const retire = spawnSync('mosquitto_sub', [
+    '-h', '127.0.0.1', '-p', String(stack.broker.port),
+    '--cafile', stack.pki.caFile, '--cert', stack.pki.bridge.certFile, '--key', stack.pki.bridge.keyFile,
+    '-i', 'bridge-old', '-t', 'parc-bridge/doctor/retire', '-E',
+  ], { encoding: 'utf8', timeout: 30_000 });
+  expect(retire.status, retire.stderr).toBe(0);
+  expect(await sessionPresent('bridge-old')).toBe(false);
 });
