@@ -9,7 +9,8 @@ export const GRANTS: Array<[privileges: string, table: string]> = [
   ['SELECT', 'serre'],
   ['SELECT', 'bac'],
   ['SELECT', 'capteur'],
-  ['INSERT', 'mesure'],
+  // SELECT on mesure: the greenhouse watch remembers each sensor's last reading across a restart.
+  ['SELECT, INSERT', 'mesure'],
   // SELECT on error and controleur serves the status page (last errors, controllers online).
   ['SELECT, INSERT', 'error'],
   ['SELECT, INSERT, UPDATE', 'controleur'],
