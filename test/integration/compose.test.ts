@@ -365,7 +365,7 @@ describe('.env.example and .gitignore', () => {
 
   it('keeps .env and every generated key out of git', () => {
     const ignored = read('.gitignore').split('\n');
-    for (const entry of ['.env', 'mosquitto/server-certs/', 'mosquitto/client-certs/', 'demo/']) expect(ignored, entry).toContain(entry);
+    for (const entry of ['.env', 'mosquitto/server-certs/', 'mosquitto/client-certs/', '/demo/']) expect(ignored, entry).toContain(entry);
   });
 });
 
