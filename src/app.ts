@@ -89,7 +89,7 @@ export class App {
       journal,
       this.pool,
       new CatalogCache(this.pool, config.cacheTtlMs),
-      new ErrorRateLimiter(config.errorRateLimitPerMinute),
+      new ErrorRateLimiter(config.errorRateLimitPerMinute, 60_000, config.errorBudgetPerMinute),
       allObservers(metricsObserver(this.metrics), this.watch.observer),
       log.child({ part }),
       {

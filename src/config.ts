@@ -58,6 +58,20 @@ const timeZone = z
     { message: 'is not a known IANA time zone (e.g. Europe/Paris)' },
   );
 
+/** Where the HTTP server listens: an IP address or a host name, never a URL. */
+const httpHost = z
+  .string()
+  .trim()
+  .pipe(z.union([z.ipv4(), z.ipv6(), z.hostname()], { message: 'must be an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)' }))
+  .refine((host) => !/^[\d.]+$/.test(host) || z.ipv4().safeParse(host).success, { message: 'is not a valid IPv4 address' });
+
+/** A secret: the messages below never quote the value. */
+const httpToken = z
+  .string()
+  .regex(/^[\x21-\x7e]*$/, { message: 'may only contain printable ASCII characters, without spaces' })
+  .min(16, { message: 'must be at least 16 characters long (e.g. openssl rand -hex 24)' })
+  .max(512, { message: 'must be at most 512 characters long' });
+
 const dbShape = {
   DB_HOST: nonEmpty,
   DB_PORT: integer(1, 65535).default(3306),
@@ -97,6 +111,10 @@ const bridgeShape = {
     .default(''),
   DATA_DIR: nonEmpty.default('./data'),
   HTTP_PORT: integer(0, 65535).default(8080),
+  // This machine only unless the operator opens it; the Docker image sets 0.0.0.0 (README, Security).
+  HTTP_HOST: httpHost.default('127.0.0.1'),
+  HTTP_TOKEN: httpToken.optional(),
+  HTTP_METRICS_AUTH: boolean.default(true),
   JOURNAL_SYNC: z.enum(['normal', 'full'], { message: 'must be normal or full' }).default('full'),
   JOURNAL_MAX_BYTES: integer(64 * 1024, Number.MAX_SAFE_INTEGER).default(512 * 1024 * 1024),
   MAX_PAYLOAD_BYTES: integer(64, 256 * 1024).default(16 * 1024),
@@ -104,6 +122,7 @@ const bridgeShape = {
   SHUTDOWN_TIMEOUT: seconds(1, 3600).default(20),
   CACHE_TTL: seconds(1, 60).default(30),
   ERROR_RATE_LIMIT: integer(1, 1_000_000).default(20),
+  ERROR_BUDGET_PER_MINUTE: integer(1, 1_000_000).default(300),
   SUMMARY_INTERVAL: seconds(1, 86_400).default(60),
   CLOCK_CHECK_INTERVAL: seconds(1, 86_400).default(60),
   SILENCE_AFTER: seconds(1, 30 * 86_400).default(900),
@@ -145,6 +164,11 @@ export interface BridgeConfig {
   mqtt: MqttConfig;
   dataDir: string;
   httpPort: number;
+  /** Address the HTTP server binds. */
+  httpHost: string;
+  /** Asked for by the status page and /api/status (and /metrics with httpMetricsAuth); a secret. */
+  httpToken: string | undefined;
+  httpMetricsAuth: boolean;
   journalSync: 'normal' | 'full';
   journalMaxBytes: number;
   maxPayloadBytes: number;
@@ -154,6 +178,8 @@ export interface BridgeConfig {
   dbStatementTimeoutMs: number;
   cacheTtlMs: number;
   errorRateLimitPerMinute: number;
+  /** `error` rows per minute across all topics, past which they are summarised per type. */
+  errorBudgetPerMinute: number;
   summaryIntervalMs: number;
   /** How often the bridge's clock is compared with the database's. */
   clockCheckIntervalMs: number;
@@ -264,6 +290,9 @@ export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
     },
     dataDir: data.DATA_DIR,
     httpPort: data.HTTP_PORT,
+    httpHost: data.HTTP_HOST,
+    httpToken: data.HTTP_TOKEN,
+    httpMetricsAuth: data.HTTP_METRICS_AUTH,
     journalSync: data.JOURNAL_SYNC,
     journalMaxBytes: data.JOURNAL_MAX_BYTES,
     maxPayloadBytes: data.MAX_PAYLOAD_BYTES,
@@ -272,6 +301,7 @@ export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
     dbStatementTimeoutMs: Math.round(data.DB_STATEMENT_TIMEOUT * 1000),
     cacheTtlMs: Math.round(data.CACHE_TTL * 1000),
     errorRateLimitPerMinute: data.ERROR_RATE_LIMIT,
+    errorBudgetPerMinute: data.ERROR_BUDGET_PER_MINUTE,
     summaryIntervalMs: Math.round(data.SUMMARY_INTERVAL * 1000),
     clockCheckIntervalMs: Math.round(data.CLOCK_CHECK_INTERVAL * 1000),
     silenceAfterMs: Math.round(data.SILENCE_AFTER * 1000),

@@ -96,4 +96,8 @@ export const fr = {
   suppressed: (count: number, type: string, topic: string, fromTime: string, toTime: string) =>
     `${count} autre(s) erreur(s) ${type} sur ${quoteTopic(topic)} entre ${fromTime} et ${toTime} ` +
     `non enregistrée(s) individuellement (limitation du débit des erreurs).`,
+
+  budgetSuppressed: (count: number, type: string, perMinute: number, fromTime: string, toTime: string) =>
+    `${count} erreur(s) ${type}, tous topics confondus, entre ${fromTime} et ${toTime} non enregistrée(s) ` +
+    `individuellement : le budget global de ${perMinute} lignes d'erreur par minute était atteint.`,
 };

@@ -12,12 +12,16 @@
  * order, in which receipt times only go back when the clock did: a time before its window's
  * start therefore ends the window (its summary is written) and opens a new one.
  *
+ * Above the per-topic limit, a global budget (error-budget.ts) bounds the rows of a minute
+ * across all topics, summaries included.
+ *
  * Decisions are tentative until the batch that carries them is committed (`LimiterTx`), so a
  * batch retried after a database failure is limited exactly once.
  */
 import { fr } from '../decode/messages-fr.js';
 import type { ErrorRow, ErrorType } from '../decode/types.js';
 import { formatTime } from '../time.js';
+import { isExempt, openWindow, summaries, withRowWritten, withSuppressed, type BudgetWindow } from './error-budget.js';
 
 interface Window {
   type: ErrorType;
@@ -35,27 +39,31 @@ const OVERFLOW_TOPIC = '*';
 
 export class ErrorRateLimiter {
   private windows = new Map<string, Window>();
+  private budget: BudgetWindow | undefined;
 
+  /** `budgetPerMinute`: rows of all topics together per window (ERROR_BUDGET_PER_MINUTE). */
   constructor(
     readonly limit: number,
     readonly windowMs = 60_000,
+    readonly budgetPerMinute = Number.POSITIVE_INFINITY,
   ) {}
 
   /** A window is over a full window after its start, or at once when the clock went back before its start. */
-  isOver(window: Window, at: number): boolean {
+  isOver(window: { start: number }, at: number): boolean {
     return at >= window.start + this.windowMs || at < window.start;
   }
 
   begin(): LimiterTx {
-    return new LimiterTx(this, this.windows);
+    return new LimiterTx(this, this.windows, this.budget);
   }
 
   /** @internal */
-  apply(changes: Map<string, Window | undefined>): void {
+  apply(changes: Map<string, Window | undefined>, budget: BudgetWindow | undefined): void {
     for (const [key, window] of changes) {
       if (window) this.windows.set(key, window);
       else this.windows.delete(key);
     }
+    this.budget = budget;
   }
 }
 
@@ -66,7 +74,36 @@ export class LimiterTx {
   constructor(
     private readonly limiter: ErrorRateLimiter,
     private readonly base: ReadonlyMap<string, Window>,
+    private budget: BudgetWindow | undefined,
   ) {}
+
+  /**
+   * Takes `count` rows (one row, or what a per-topic summary stands for) from the budget of the
+   * minute that `now` is in; false when they go into that minute's summary instead.
+   */
+  private admit(row: ErrorRow, count: number, now: number, out: ErrorRow[]): boolean {
+    if (!Number.isFinite(this.limiter.budgetPerMinute) || isExempt(row)) return true;
+    if (!this.budget || this.limiter.isOver(this.budget, now)) {
+      if (this.budget) out.push(...summaries(this.budget, this.limiter.budgetPerMinute));
+      this.budget = openWindow(now);
+    }
+    if (this.budget.written < this.limiter.budgetPerMinute) {
+      this.budget = withRowWritten(this.budget);
+      return true;
+    }
+    this.budget = withSuppressed(this.budget, row.type, count, row.at);
+    return false;
+  }
+
+  /** A per-topic summary row, unless the budget is spent: then its count joins the budget's. */
+  private pushSummary(w: Window, now: number, out: ErrorRow[]): void {
+    const summary = this.summary(w);
+    if (summary && this.admit(summary, w.suppressed, now, out)) out.push(summary);
+  }
+
+  private countSuppressed(type: ErrorType): void {
+    this.suppressedByType.set(type, (this.suppressedByType.get(type) ?? 0) + 1);
+  }
 
   private get(key: string): Window | undefined {
     return this.changes.has(key) ? this.changes.get(key) : this.base.get(key);
@@ -95,8 +132,7 @@ export class LimiterTx {
       const { key, topic } = this.keyOf(row);
       let window = this.get(key);
       if (window && this.limiter.isOver(window, row.at)) {
-        const summary = this.summary(window);
-        if (summary) out.push(summary);
+        this.pushSummary(window, row.at, out);
         window = undefined;
       }
       window = window
@@ -104,12 +140,13 @@ export class LimiterTx {
         : { type: row.type, topic, start: row.at, written: 0, suppressed: 0, firstSuppressedAt: 0, lastSuppressedAt: 0 };
       if (window.written < this.limiter.limit) {
         window.written++;
-        out.push(row);
+        if (this.admit(row, 1, row.at, out)) out.push(row);
+        else this.countSuppressed(row.type);
       } else {
         if (window.suppressed === 0) window.firstSuppressedAt = row.at;
         window.suppressed++;
         window.lastSuppressedAt = row.at;
-        this.suppressedByType.set(row.type, (this.suppressedByType.get(row.type) ?? 0) + 1);
+        this.countSuppressed(row.type);
       }
       this.changes.set(key, window);
     }
@@ -123,15 +160,18 @@ export class LimiterTx {
     for (const key of keys) {
       const window = this.get(key);
       if (!window || !this.limiter.isOver(window, now)) continue;
-      const summary = this.summary(window);
-      if (summary) out.push(summary);
+      this.pushSummary(window, now, out);
       this.changes.set(key, undefined);
+    }
+    if (this.budget && this.limiter.isOver(this.budget, now)) {
+      out.push(...summaries(this.budget, this.limiter.budgetPerMinute));
+      this.budget = undefined;
     }
     return out;
   }
 
   commit(): void {
-    this.limiter.apply(this.changes);
+    this.limiter.apply(this.changes, this.budget);
   }
 
   private summary(w: Window): ErrorRow | undefined {

@@ -243,3 +243,50 @@ describe('ErrorRateLimiter', () => {
     });
   });
 });
+
+describe('the global budget of error rows per minute (ERROR_BUDGET_PER_MINUTE)', () => {
+  const isBudgetSummary = (r: ErrorRow) => r.message.includes('budget global');
+
+  it('writes at most the budget from 10 000 distinct topics in a minute, then one summary with the rest', () => {
+    const limiter = new ErrorRateLimiter(20, MINUTE, 100);
+    const flood = Array.from({ length: 10_000 }, (_, i) => row(T0 + i * 5, `serre/999/bac/${i}`, 'BAC_NOT_FOUND', i));
+    const written = pass(limiter, flood);
+    expect(written).toHaveLength(100);
+    expect(written.every((r) => !isBudgetSummary(r))).toBe(true);
+    const summary = pass(limiter, [], T0 + MINUTE);
+    expect(summary).toHaveLength(1);
+    expect(summary[0]).toMatchObject({ type: 'BAC_NOT_FOUND', topic: '*', valeur: '9900' });
+    expect(summary[0]!.message).toContain('9900 erreur(s) BAC_NOT_FOUND, tous topics confondus');
+    expect(summary[0]!.message).toContain('budget global de 100 lignes');
+  });
+
+  it('never holds back the bridge’s own DB_ERROR and MQTT_DISCONNECT rows', () => {
+    const limiter = new ErrorRateLimiter(20, MINUTE, 2);
+    const out = pass(limiter, [...rows(5, T0, 'serre/1/bac/1'), row(T0 + 6000, '', 'DB_ERROR'), row(T0 + 7000, '', 'MQTT_DISCONNECT')]);
+    expect(out.map((r) => r.type)).toEqual(['INVALID_VALUE', 'INVALID_VALUE', 'DB_ERROR', 'MQTT_DISCONNECT']);
+  });
+
+  it('folds per-topic summaries into its own when it is spent, so summaries are bounded too', () => {
+    const limiter = new ErrorRateLimiter(1, MINUTE, 3);
+    // 10 topics × 5 rows: per topic 1 written, 4 summarised; the budget lets 3 rows through.
+    const input = Array.from({ length: 10 }, (_, t) => rows(5, T0 + t * 10, `serre/1/bac/${t}`)).flat();
+    expect(pass(limiter, input)).toHaveLength(3);
+    const after = pass(limiter, [], T0 + 2 * MINUTE);
+    // The first minute's budget summary (the 7 first rows it held back), then the next minute's
+    // budget takes 3 per-topic summaries; the 7 others fold into that minute's budget summary.
+    expect(after.filter(isBudgetSummary).map((r) => r.valeur)).toEqual(['7']);
+    const topicSummaries = after.filter(isSummary);
+    expect(topicSummaries.map((r) => r.valeur)).toEqual(['4', '4', '4']);
+    const last = pass(limiter, [], T0 + 4 * MINUTE);
+    expect(last.map((r) => r.valeur)).toEqual(['28']);
+    // 3 written + 3 × 4 + 7 + 28 summarised: each of the 50 rows is written or counted once.
+    expect(isBudgetSummary(last[0]!)).toBe(true);
+  });
+
+  it('is spent only by committed batches', () => {
+    const limiter = new ErrorRateLimiter(20, MINUTE, 3);
+    const tx = limiter.begin();
+    expect(tx.filter(rows(3, T0, 'serre/1/bac/1'))).toHaveLength(3); // not committed: a failed batch
+    expect(pass(limiter, rows(3, T0, 'serre/1/bac/1'))).toHaveLength(3);
+  });
+});
