@@ -36,7 +36,10 @@ export interface DatabaseProblem {
   kind: 'setup' | 'unavailable';
   cause: string;
   fix: string | undefined;
+  /** Wall-clock time it began, for display. */
   since: number;
+  /** The same moment on the monotonic clock, for its duration. */
+  sinceMonotonic: number;
 }
 
 const ERROR_KIND_LOG_INTERVAL_MS = 60_000;
@@ -310,7 +313,7 @@ export class Drain {
   private databaseAnswered(): void {
     if (this.dbUp === true) return;
     const wasDown = this.dbUp === false;
-    if (wasDown) this.log.info({ after: this.problem?.cause, downForMs: this.problem && Date.now() - this.problem.since }, 'database takes writes again; writing the journal backlog');
+    if (wasDown) this.log.info({ after: this.problem?.cause, downForMs: this.problem && Math.round(performance.now() - this.problem.sinceMonotonic) }, 'database takes writes again; writing the journal backlog');
     else this.log.info('database reachable');
     this.dbUp = true;
     this.problem = undefined;
@@ -347,7 +350,8 @@ export class Drain {
       this.observer.databaseState(false, false);
     }
     const previous = this.problem;
-    this.problem = { kind, cause, fix, since: newOutage || !previous ? Date.now() : previous.since };
+    const began = newOutage || !previous ? { since: Date.now(), sinceMonotonic: performance.now() } : previous;
+    this.problem = { kind, cause, fix, since: began.since, sinceMonotonic: began.sinceMonotonic };
     this.dbUp = false;
     if (!newOutage && previous?.kind === kind && previous.fix === fix) {
       this.log.debug({ err: cause }, 'database still unavailable');
