@@ -26,9 +26,12 @@ RUN npm run build && npm prune --omit=dev \
  && mv /tmp/better_sqlite3.node "$addon/build/Release/"
 
 FROM ${NODE_IMAGE} AS runtime
+# HTTP_HOST 0.0.0.0: Prometheus scrapes from another container; Compose publishes no port for the
+# bridge, so the page stays inside Docker's network unless the operator publishes it (README, Security).
 ENV NODE_ENV=production \
     DATA_DIR=/data \
-    HTTP_PORT=8080
+    HTTP_PORT=8080 \
+    HTTP_HOST=0.0.0.0
 # A heap sized for the bridge, whose memory is bounded by design: V8's defaults let it grow to
 # 150-240 MiB RSS at full speed, these keep it near 130 MiB at no measurable cost in rate
 # (README, Performance). The integration tests run the bridge with this same line.
@@ -51,7 +54,7 @@ COPY --from=build /app/dist ./dist
 USER 1001
 # The durable local journal (DATA_DIR): a volume, so it outlives the container.
 VOLUME /data
-# HTTP_PORT: /healthz, /readyz, /metrics.
+# HTTP_PORT: the status page, /healthz, /readyz, /metrics.
 EXPOSE 8080
 # Ready = /readyz answers 200 (MQTT and the journal up); exit 1 otherwise.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \

@@ -6,7 +6,7 @@
 import type { BridgeConfig } from './config.js';
 import { CatalogCache } from './db/catalog.js';
 import { ClockSkewMonitor } from './db/clock-skew.js';
-import { createPool, type Pool } from './db/pool.js';
+import { createPool, createWriterPool, type Pool } from './db/pool.js';
 import { HttpServer } from './http/server.js';
 import type { Journal } from './journal/journal.js';
 import { JournalHandover } from './journal/handover.js';
@@ -49,6 +49,8 @@ export class App {
   /** The configuration with this instance's journal slot and client id filled in. */
   readonly config: BridgeConfig;
   private http: HttpServer | undefined;
+  /** The status page's reads: their own connection, one statement per query (pool.ts). */
+  private statusPool: Pool | undefined;
   private stopping: Promise<boolean> | undefined;
 
   constructor(
@@ -59,7 +61,7 @@ export class App {
     const config = { ...configured, dataDir: opened.dataDir, mqtt: { ...configured.mqtt, clientId: opened.clientId } };
     this.config = config;
     this.journal = opened.journal;
-    this.pool = createPool(config.db);
+    this.pool = createWriterPool(config.db);
     this.clockSkew = new ClockSkewMonitor(
       this.pool,
       log.child({ part: 'clock' }),
@@ -183,8 +185,9 @@ export class App {
     await this.throughput.start();
     await this.summary.start();
     if (config.httpPort > 0) {
+      this.statusPool = createPool(config.db, 1);
       const status = new StatusService({
-        pool: this.pool,
+        pool: this.statusPool,
         metrics: this.metrics,
         readiness: () => this.readiness(),
         journal: () => this.journalState(),
@@ -193,7 +196,8 @@ export class App {
         startedAt: this.startedAt,
         watch: () => this.watch.view(),
       });
-      this.http = new HttpServer(config.httpPort, () => this.readiness(), this.metrics, this.log.child({ part: 'http' }), statusRoutes(status));
+      const http = { host: config.httpHost, port: config.httpPort, token: config.httpToken, metricsAuth: config.httpMetricsAuth };
+      this.http = new HttpServer(http, () => this.readiness(), this.metrics, this.log.child({ part: 'http' }), statusRoutes(status));
       await this.http.start();
     }
   }
@@ -216,6 +220,7 @@ export class App {
     if (!olderWritten) await this.handover.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (monotonicMs() - started)));
     const flushed = (await this.drain.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (monotonicMs() - started)))) && olderWritten;
     await this.pool.end().catch(() => undefined);
+    await this.statusPool?.end().catch(() => undefined);
     const backlog = this.journal.backlogSize();
     this.journal.close();
     await this.http?.stop();

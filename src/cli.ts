@@ -8,6 +8,7 @@ import { ConfigError, loadBridgeConfig, loadDbConfig } from './config.js';
 import { createBridgeUser } from './db/create-user.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
+import { localBaseUrl } from './http/local-address.js';
 import { createLogger } from './logger.js';
 import { errorMessage } from './error-message.js';
 
@@ -81,12 +82,15 @@ async function runCreateDbUser(): Promise<number> {
   }
 }
 
-/** Exit 0 when the running bridge says it is ready (Docker HEALTHCHECK). */
+/**
+ * Exit 0 when the running bridge says it is ready (Docker HEALTHCHECK). /readyz needs no token;
+ * the bridge is asked where HTTP_HOST binds it (the loopback for 0.0.0.0).
+ */
 async function healthcheck(): Promise<number> {
   const port = Number(process.env.HTTP_PORT || 8080);
   if (!port) return 0;
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(3_000) });
+    const res = await fetch(`${localBaseUrl(process.env.HTTP_HOST, port)}/readyz`, { signal: AbortSignal.timeout(3_000) });
     return res.ok ? 0 : 1;
   } catch {
     return 1;

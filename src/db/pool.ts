@@ -4,9 +4,27 @@ import type { DbConfig } from '../config.js';
 export type Pool = mysql.Pool;
 export type Connection = mysql.PoolConnection;
 
-/** A small pool: one connection for the batch being written; the others for catalog reloads and the status page. */
+/**
+ * A pool that sends one statement per query: migrate, create-db-user, the status page's reads,
+ * the demo. Several statements in one query stay possible only where they are needed (below), so
+ * that a value ever spliced into SQL by mistake could not append a statement of its own.
+ */
 export function createPool(db: DbConfig, connectionLimit = 3): Pool {
-  return mysql.createPool({
+  return mysql.createPool(poolOptions(db, connectionLimit, false));
+}
+
+/**
+ * The bridge's pool: one connection for the batch being written, the others for catalog reloads,
+ * the greenhouse watch and the clock check. The batch writer sends a whole transaction in one
+ * round trip, so this pool allows several statements per query; every value in them is still a
+ * placeholder escaped by the driver.
+ */
+export function createWriterPool(db: DbConfig, connectionLimit = 3): Pool {
+  return mysql.createPool(poolOptions(db, connectionLimit, true));
+}
+
+function poolOptions(db: DbConfig, connectionLimit: number, multipleStatements: boolean): mysql.PoolOptions {
+  return {
     host: db.host,
     port: db.port,
     user: db.user,
@@ -21,9 +39,7 @@ export function createPool(db: DbConfig, connectionLimit = 3): Pool {
     // Times are written as local DATETIME strings (see time.ts); nothing is converted here.
     dateStrings: true,
     supportBigNumbers: true,
-    // The batch writer sends a whole transaction in one round trip (every value is still a
-    // placeholder escaped by the driver).
-    multipleStatements: true,
+    multipleStatements,
     bigNumberStrings: false,
-  });
+  };
 }

@@ -45,6 +45,7 @@ section.card { background: var(--card); border: 1px solid var(--line); border-ra
 .badge.unknown { background: var(--line); color: var(--muted); }
 .big { font-size: 1.2rem; font-weight: 600; margin: 8px 0 2px; }
 .alert { color: var(--ko); font-weight: 600; }
+.alert.problem { margin-top: 8px; overflow-wrap: anywhere; }
 .chart-wrap { display: grid; grid-template-columns: auto 1fr; gap: 4px 8px; align-items: stretch; }
 .y-axis { display: flex; flex-direction: column; justify-content: space-between; text-align: right; font-size: 0.8rem; color: var(--muted); }
 #chart { width: 100%; height: 160px; display: block; }
@@ -129,6 +130,7 @@ export const PAGE_HTML = `<!doctype html>
     <section class="card" id="database" aria-labelledby="database-title">
       <div class="card-head"><h2 id="database-title">Base de données</h2><span id="database-badge" class="badge unknown">…</span></div>
       <div id="database-detail" class="muted"></div>
+      <div id="database-problem" class="alert problem" role="alert" hidden></div>
     </section>
     <section class="card" id="journal" aria-labelledby="journal-title">
       <div class="card-head"><h2 id="journal-title">File d'attente locale</h2><span id="journal-badge" class="badge unknown">…</span></div>

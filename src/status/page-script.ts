@@ -91,6 +91,15 @@ export const PAGE_SCRIPT = `
     else $(prefix + '-detail').textContent = state.reconnects > 0 ? count : 'Aucune coupure depuis le démarrage';
   }
 
+  /** Writes held until someone fixes the database (a grant, a table, read-only) or it is reachable again. */
+  function renderDbProblem(p) {
+    var box = $('database-problem');
+    box.hidden = !p;
+    if (!p) { box.textContent = ''; return; }
+    box.textContent = 'Les écritures en base sont suspendues : ' + p.cause + (p.fix ? ' — à faire : ' + p.fix : '');
+    if (p.fix) setBadge($('database-badge'), 'ko', 'Écritures suspendues');
+  }
+
   function renderJournal(j) {
     var badge = $('journal-badge');
     if (j.full || !j.underBudget) setBadge(badge, 'ko', 'Pleine');
@@ -335,7 +344,8 @@ export const PAGE_SCRIPT = `
   function renderOverall(s) {
     var problems = [];
     if (!s.broker.connected) problems.push('broker MQTT déconnecté');
-    if (!s.database.connected) problems.push('base de données déconnectée');
+    if (s.dbProblem && s.dbProblem.fix) problems.push('écritures en base suspendues (voir « Base de données »)');
+    else if (!s.database.connected) problems.push('base de données déconnectée');
     if (s.journal.full || !s.journal.underBudget) problems.push("file d'attente locale pleine");
     if (s.readings && s.readings.silent) problems.push('aucune mesure reçue depuis ' + duration(s.readings.silentForSeconds));
     var silent = s.bacs ? s.bacs.silent : 0;
@@ -369,6 +379,7 @@ export const PAGE_SCRIPT = `
     renderOverall(s);
     renderConnection('broker', s.broker, 'Connecté', 'Déconnecté');
     renderConnection('database', s.database, 'Connectée', 'Déconnectée');
+    renderDbProblem(s.dbProblem);
     renderJournal(s.journal);
     renderBacs(s, today);
     renderChart(s.throughput);

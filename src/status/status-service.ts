@@ -3,10 +3,12 @@
  * throughput, the greenhouse watch (bacs, silent sensors; held in memory), and from the database
  * the controllers and the last errors. The database part is best effort: when it is down or
  * slow, those two lists come back as null with a reason and the rest of the snapshot is still
- * served — that is exactly when the team needs the page.
+ * served — that is exactly when the team needs the page. Nothing served names the database
+ * account (redact.ts): the page may be open to the whole network.
  */
 import type { RowDataPacket } from 'mysql2';
-import type { Readiness } from '../http/server.js';
+import type { DbProblemView, Readiness } from '../http/server.js';
+import { publicDbProblem, redactNullable, redactSecrets } from '../http/redact.js';
 import type { JournalState, Metrics } from '../metrics.js';
 import type { Connection, Pool } from '../db/pool.js';
 import { formatDateTime } from '../time.js';
@@ -63,6 +65,8 @@ export interface StatusSnapshot {
   ready: boolean;
   broker: { connected: boolean; reconnects: number };
   database: { connected: boolean; reconnects: number };
+  /** Why the database takes no writes and what to do (a grant, a table, read-only, unreachable). */
+  dbProblem: DbProblemView | null;
   journal: JournalState & { underBudget: boolean };
   totals: { received: number; written: number; errors: number };
   throughput: { intervalSeconds: number; windowSeconds: number; samples: ThroughputSample[]; current: ThroughputSample | null };
@@ -129,6 +133,7 @@ export class StatusService {
       ready: readiness.mqtt && readiness.db && readiness.journalUnderBudget,
       broker: { connected: readiness.mqtt, reconnects: brokerReconnects },
       database: { connected: readiness.db, reconnects: dbReconnects },
+      dbProblem: publicDbProblem(readiness.dbProblem),
       journal: { ...journal, underBudget: readiness.journalUnderBudget },
       totals,
       throughput: {
@@ -236,8 +241,9 @@ function toError(r: RowDataPacket): ErrorStatus {
   return {
     id: Number(r.id),
     type: String(r.type),
-    message: String(r.message),
-    valeur: r.valeur === null ? null : String(r.valeur),
+    // A DB_ERROR row quotes the server's message, which names the account.
+    message: redactSecrets(String(r.message)),
+    valeur: redactNullable(r.valeur === null ? null : String(r.valeur)),
     valeurTruncated: Number(r.valeurTruncated) === 1,
     at: String(r.at),
   };

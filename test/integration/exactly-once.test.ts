@@ -6,7 +6,7 @@
 import { cpSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogCache } from '../../src/db/catalog.js';
-import { createPool, type Pool } from '../../src/db/pool.js';
+import { createWriterPool, type Pool } from '../../src/db/pool.js';
 import { Journal } from '../../src/journal/journal.js';
 import { createLogger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';
@@ -24,7 +24,7 @@ let pool: Pool;
 beforeAll(async () => {
   db = await createTestDatabase();
   const env = db.env();
-  pool = createPool({ host: env.DB_HOST!, port: Number(env.DB_PORT), database: env.DB_NAME!, user: env.DB_USER!, password: env.DB_PASSWORD!, retryDelayMs: 200 });
+  pool = createWriterPool({ host: env.DB_HOST!, port: Number(env.DB_PORT), database: env.DB_NAME!, user: env.DB_USER!, password: env.DB_PASSWORD!, retryDelayMs: 200 });
 });
 
 afterAll(async () => {

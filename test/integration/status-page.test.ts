@@ -215,7 +215,7 @@ describe('status page during an outage', () => {
       clientId: 'mqtt-bridge',
       startedAt: Date.now() - 3_600_000,
     });
-    const server = new HttpServer(0, () => ({ mqtt: false, db: false, journalUnderBudget: false }), metrics, createLogger('error'), statusRoutes(service));
+    const server = new HttpServer({ host: '127.0.0.1', port: 0, token: undefined, metricsAuth: true }, () => ({ mqtt: false, db: false, journalUnderBudget: false }), metrics, createLogger('error'), statusRoutes(service));
     const port = await server.start();
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
