@@ -3,7 +3,8 @@
 # device or for the bridge. The certificate's CN becomes the MQTT username
 # (use_identity_as_username), which the broker's ACL checks. Recommended CN of a controller: its
 # Wi-Fi MAC, upper-case, as it publishes on controleur/<MAC>; the hardened ACL (acl.mac-cn)
-# requires it.
+# requires it. Every certificate issued is recorded in the CA's index (server-certs/ca-db/), so
+# that mosquitto/revoke-cert.sh can revoke it by name.
 #
 #   clients-certs.sh [--force] <name>            -> client-certs/<name>/ (+ Arduino header)
 #   clients-certs.sh [--force] --bridge [name]   -> client-certs/client.{crt,key}
@@ -107,6 +108,13 @@ if [[ $exists == yes && $force -eq 0 ]]; then
     "(whatever uses the old one must then get the new files)"
 fi
 
+# A replaced certificate stays valid until it expires: say how to revoke it if it must not.
+replaced=""
+old_crt=$dest/client.crt
+if [[ -f $old_crt ]]; then
+  replaced=$(cert_serial "$old_crt" 2>/dev/null || true)
+fi
+
 mkdir -p "$out_root"
 # Built next to its destination, then moved in: a failed run leaves no half identity behind.
 tmp=$(mktemp -d "$out_root/.tmp.XXXXXX")
@@ -123,6 +131,8 @@ gen_key "$tmp/client.key"
 openssl req -new -key "$tmp/client.key" -subj "/CN=$name" -out "$tmp/client.csr" 2>/dev/null ||
   die "openssl could not create the request for $name"
 sign_csr "$tmp/client.csr" "$tmp/client.ext" "$tmp/client.crt" "$ca_crt" "$ca_key"
+# In the CA's index before it is handed out, so that revoke-cert.sh <name> can always find it.
+record_issued "$root" "$tmp/client.crt"
 cp "$ca_crt" "$tmp/ca.crt"
 chmod 644 "$tmp/ca.crt"
 rm -f "$tmp/client.csr" "$tmp/client.ext"
@@ -175,3 +185,7 @@ else
   note "Flash $dest/$header_name into the device's firmware."
 fi
 note "Certificate valid until $expiry"
+if [[ -n $replaced ]]; then
+  note "The replaced certificate (serial $replaced) stays valid until it expires. If the old"
+  note "key may be in the wrong hands: $script_dir/revoke-cert.sh --serial $replaced"
+fi

@@ -7,6 +7,9 @@
 # the layout of the original SIGACS installation (docker-compose.yml mounts that folder).
 # An existing CA is always kept: replacing it would invalidate every device certificate.
 # Re-running only makes a new broker key and certificate (e.g. when the LAN IP changes).
+# Every run also (re)writes server-certs/ca.crl, the revocation list the broker requires
+# (crlfile in mosquitto.conf), from the CA's index in server-certs/ca-db/ (made if missing, so
+# a PKI made by hand with the original README's commands gets one too).
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -125,9 +128,14 @@ gen_key "$tmp/server.key"
 openssl req -new -key "$tmp/server.key" -subj "/CN=mosquitto" -out "$tmp/server.csr" 2>/dev/null ||
   die "openssl could not create the broker's request"
 sign_csr "$tmp/server.csr" "$tmp/server.ext" "$tmp/server.crt" "$out/ca.crt" "$out/ca.key"
+record_issued "$root" "$tmp/server.crt"
 mv "$tmp/server.key" "$out/server.key"
 mv "$tmp/server.crt" "$out/server.crt"
 give_key "$out/server.key" "${SERVER_KEY_OWNER-1883:1883}"
 
 note "Created the broker certificate $out/server.crt (CN=mosquitto, valid $CERT_DAYS days)"
 note "subjectAltName: $san"
+
+# Rewritten at each run: a renewed broker certificate renews the CRL's validity with it.
+write_crl "$root"
+note "Wrote the revocation list $(crl_file "$root") (valid $CRL_DAYS days)"

@@ -5,7 +5,9 @@
 #
 # - the CA and the broker certificate (mosquitto/server-certs.sh) when there is none, or when
 #   the broker certificate does not name <LAN_IP> (a new broker certificate; the CA is kept);
-# - the bridge's identity (mosquitto/clients-certs.sh --bridge) when there is none.
+# - the bridge's identity (mosquitto/clients-certs.sh --bridge) when there is none;
+# - the revocation list the broker requires (mosquitto/update-crl.sh) when there is none, as on
+#   a PKI made before revocation existed.
 # PKI_DIR, SERVER_KEY_OWNER and BRIDGE_KEY_OWNER go to those scripts (default PKI_DIR: mosquitto/).
 # The `pki` service of docker-compose.yml runs it at every `docker compose up`; `npm run demo`
 # runs it on its own folder.
@@ -33,3 +35,5 @@ if [[ -f $pki_dir/client-certs/client.crt && -f $pki_dir/client-certs/client.key
 else
   "$mosquitto_dir/clients-certs.sh" --bridge
 fi
+
+"$mosquitto_dir/update-crl.sh" --if-missing

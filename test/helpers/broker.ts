@@ -25,6 +25,8 @@ export interface Broker {
   stop(): Promise<void>;
   /** SIGKILL and wait: a crash, nothing saved since the last autosave. */
   kill(): Promise<void>;
+  /** SIGHUP, as `docker compose kill -s SIGHUP mosquitto`; resolves once the broker logged its reload. */
+  reload(): Promise<void>;
   /** Everything the broker printed so far, across restarts. */
   log(): string;
   /** The running broker's process id (the benchmark measures its CPU). */
@@ -34,8 +36,12 @@ export interface Broker {
 const SHIPPED_CONF = path.join(MOSQUITTO_DIR, 'config', 'mosquitto.conf');
 const SHIPPED_ACL_LINE = 'acl_file /mosquitto/config/acl';
 
-/** The shipped ACL files: the default one, and the hardening that binds controleur/<MAC> to CN=<MAC>. */
+/**
+ * The ACL the broker runs with: a shipped one (the default, or the hardening that binds
+ * controleur/<MAC> to CN=<MAC>), or any file (`{ file }`, e.g. one made by `parc-bridge acl`).
+ */
 export type ShippedAcl = 'acl' | 'acl.mac-cn';
+export type BrokerAcl = ShippedAcl | { file: string };
 const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? (existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto');
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -57,20 +63,23 @@ export async function freePort(): Promise<number> {
 
 /**
  * The shipped config with its container paths pointed at the test PKI and data dir. `acl`
- * switches the acl_file line the way the operator does (docs/deployment.md) for the hardened ACL.
+ * switches the acl_file line the way the operator does (docs/deployment.md). The revocation
+ * list is the one next to the PKI's ca.crt (server-certs/ca.crl, as in the container).
  */
-export function testBrokerConfig(shipped: string, pki: Pki, port: number, dataDir: string, acl: ShippedAcl = 'acl'): string {
+export function testBrokerConfig(shipped: string, pki: Pki, port: number, dataDir: string, acl: BrokerAcl = 'acl'): string {
+  const aclPath = typeof acl === 'string' ? `/mosquitto/config/${acl}` : '/mosquitto/config/acl.generated';
   const paths = new Map<string, string>([
     ['/mosquitto/certs/ca.crt', pki.caFile],
+    ['/mosquitto/certs/ca.crl', path.join(path.dirname(pki.caFile), 'ca.crl')],
     ['/mosquitto/certs/server.crt', pki.server.certFile],
     ['/mosquitto/certs/server.key', pki.server.keyFile],
     ['/mosquitto/data/', `${dataDir}/`],
-    [`/mosquitto/config/${acl}`, path.join(MOSQUITTO_DIR, 'config', acl)],
+    [aclPath, typeof acl === 'string' ? path.join(MOSQUITTO_DIR, 'config', acl) : acl.file],
   ]);
   if (!shipped.split('\n').includes(SHIPPED_ACL_LINE)) throw new Error(`shipped mosquitto.conf: no "${SHIPPED_ACL_LINE}" line`);
   let listeners = 0;
   const lines = shipped.split('\n').map((original) => {
-    const line = original === SHIPPED_ACL_LINE ? `acl_file /mosquitto/config/${acl}` : original;
+    const line = original === SHIPPED_ACL_LINE ? `acl_file ${aclPath}` : original;
     if (line.startsWith('#')) return line;
     if (/^listener\b/.test(line)) {
       listeners++;
@@ -124,7 +133,7 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startBroker(pki: Pki, opts: { port?: number; extraConfig?: string; acl?: ShippedAcl } = {}): Promise<Broker> {
+export async function startBroker(pki: Pki, opts: { port?: number; extraConfig?: string; acl?: BrokerAcl } = {}): Promise<Broker> {
   const port = opts.port ?? (await freePort());
   const workDir = await tempDir('parc-broker-');
   const dataDir = path.join(workDir, 'data');
@@ -176,6 +185,16 @@ export async function startBroker(pki: Pki, opts: { port?: number; extraConfig?:
     start,
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
+    async reload() {
+      const reloads = () => output.join('').split('Reloading config.').length;
+      const before = reloads();
+      child?.kill('SIGHUP');
+      const deadline = Date.now() + READY_TIMEOUT_MS;
+      while (reloads() === before) {
+        if (Date.now() > deadline) throw new Error(`mosquitto did not log a reload after SIGHUP:\n${output.join('')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     log: () => output.join(''),
     get pid() {
       return child?.pid;

@@ -4,12 +4,16 @@
  * `x509 -req`, a v3.ext with the SAN for the broker only), laid out as that README lists it:
  * mosquitto/server-certs/{ca.crt,ca.key,server.crt,server.key} and
  * mosquitto/client-certs/{client.crt,client.key} for the bridge.
+ *
+ * Such a PKI has no revocation list, which the shipped mosquitto.conf requires: by default the
+ * helper then does what upgrading does (the compose pki service, or by hand):
+ * mosquitto/update-crl.sh --if-missing on that folder.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDir } from './cleanup.js';
-import type { CertPair, Pki } from './pki.js';
+import { runScript, type CertPair, type Pki } from './pki.js';
 
 export interface OriginalPki extends Pki {
   /** mosquitto/server-certs: CA and broker. */
@@ -53,7 +57,14 @@ async function signedByHand(dir: string, caDir: string, name: string, cn: string
   return { certFile: path.join(dir, `${name}.crt`), keyFile: path.join(dir, `${name}.key`) };
 }
 
-export async function makeOriginalPki(brokerIp = '127.0.0.1'): Promise<OriginalPki> {
+/** Runs mosquitto/update-crl.sh --if-missing on an original PKI, as an upgrade does. */
+export async function addRevocationList(pki: OriginalPki): Promise<void> {
+  const r = await runScript('update-crl.sh', ['--if-missing'], { PKI_DIR: path.dirname(pki.serverCerts) });
+  if (r.code !== 0) throw new Error(`update-crl.sh exited ${r.code}:\n${r.stderr}`);
+}
+
+export async function makeOriginalPki(opts: { brokerIp?: string; revocationList?: boolean } = {}): Promise<OriginalPki> {
+  const brokerIp = opts.brokerIp ?? '127.0.0.1';
   const dir = tempDir('parc-original-pki-');
   const serverCerts = path.join(dir, 'mosquitto', 'server-certs');
   const clientCerts = path.join(dir, 'mosquitto', 'client-certs');
@@ -77,5 +88,7 @@ export async function makeOriginalPki(brokerIp = '127.0.0.1'): Promise<OriginalP
     return pair;
   };
 
-  return { dir, serverCerts, clientCerts, caFile: path.join(serverCerts, 'ca.crt'), server, bridge, client };
+  const pki = { dir, serverCerts, clientCerts, caFile: path.join(serverCerts, 'ca.crt'), server, bridge, client };
+  if (opts.revocationList ?? true) await addRevocationList(pki);
+  return pki;
 }

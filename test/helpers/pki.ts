@@ -33,7 +33,7 @@ export interface ScriptResult {
   stderr: string;
 }
 
-export type PkiScript = 'server-certs.sh' | 'clients-certs.sh' | 'check-cert.sh';
+export type PkiScript = 'server-certs.sh' | 'clients-certs.sh' | 'check-cert.sh' | 'revoke-cert.sh' | 'update-crl.sh';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MOSQUITTO_DIR = path.join(REPO_ROOT, 'mosquitto');

@@ -133,10 +133,10 @@ describe('server-certs.sh', () => {
     expect(existsSync(path.join(dir, 'server-certs', 'ca.key'))).toBe(false);
   });
 
-  it('writes the original layout, server-certs/{ca.crt,ca.key,server.crt,server.key}', async () => {
+  it('writes the original layout, server-certs/{ca.crt,ca.key,server.crt,server.key}, plus the CRL and the CA index', async () => {
     const dir = await tempDir('parc-pki-layout-');
     expect((await runScript('server-certs.sh', ['10.0.0.1'], { PKI_DIR: dir })).code).toBe(0);
-    expect(readdirSync(path.join(dir, 'server-certs')).sort()).toEqual(['ca.crt', 'ca.key', 'server.crt', 'server.key']);
+    expect(readdirSync(path.join(dir, 'server-certs')).sort()).toEqual(['ca-db', 'ca.crl', 'ca.crt', 'ca.key', 'server.crt', 'server.key']);
     expect(readdirSync(dir)).toEqual(['server-certs']);
   });
 
