@@ -104,7 +104,7 @@ export class StatusService {
   private readonly timeoutMs: number;
   /**
    * The database read in progress, shared by every request meanwhile: however many browsers
-   * refresh, the page holds at most one of the pool's few connections, which the drain needs.
+   * refresh, the page runs one read at a time on its own one-connection pool.
    */
   private inFlight: Promise<DbLists> | undefined;
 
@@ -120,7 +120,8 @@ export class StatusService {
     const journal = deps.journal();
     const watch = deps.watch?.();
     const [lists, totals, current, brokerReconnects, dbReconnects] = await Promise.all([
-      this.dbLists(readiness.db, now),
+      // Writes held for a grant or a table (a fix is known): the server answers, reads may work.
+      this.dbLists(readiness.db || Boolean(readiness.dbProblem?.fix), now),
       this.totals(),
       deps.throughput.current(),
       counterTotal(deps.metrics.mqttReconnects),
@@ -158,10 +159,10 @@ export class StatusService {
     return { received, written, errors };
   }
 
-  private async dbLists(dbConnected: boolean, now: number): Promise<DbLists> {
-    // The drain is the authority on the database: while it sees it down, a connect attempt per
-    // page refresh would only add load and wait for the connect timeout.
-    if (!dbConnected) return unavailable('base de données déconnectée');
+  private async dbLists(dbAnswers: boolean, now: number): Promise<DbLists> {
+    // The drain is the authority on the database: while it sees it unreachable, a connect attempt
+    // per page refresh would only add load and wait for the connect timeout.
+    if (!dbAnswers) return unavailable('base de données déconnectée');
     const read = (this.inFlight ??= this.readLists(now).finally(() => (this.inFlight = undefined)));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<DbLists>((resolve) => {

@@ -295,3 +295,40 @@ describe('status snapshot without a database', () => {
     }
   });
 });
+
+describe('status page while the database refuses writes', () => {
+  it('says that writes are held and what to do, without naming the database account', async () => {
+    const user = stack.db.bridgeUser;
+    const { page, consoleErrors } = await openPage({ width: 1280, height: 900 });
+    const problem = page.locator('#database-problem');
+    expect(await problem.isHidden()).toBe(true);
+
+    await stack.db.query('REVOKE INSERT ON ??.mesure FROM ?@?', [stack.db.name, user, '%']);
+    try {
+      await publishAsync(device, 'serre/1/bac/1', JSON.stringify({ humiditeAmbiante: 47 }));
+      // No reload: the page's own refresh brings the hold.
+      await waitFor('hold shown', () => problem.isVisible(), 30_000);
+      expect(await problem.innerText()).toMatch(
+        /^Les écritures en base sont suspendues : ER_TABLEACCESS_DENIED_ERROR : INSERT command denied to user \[compte masqué\] for table \S*mesure\S* — à faire : .*grant/,
+      );
+      expect(await text(page, '#database-badge')).toBe('Écritures suspendues');
+      expect(await text(page, '#overall')).toBe('Problème : écritures en base suspendues (voir « Base de données »).');
+      // The server still answers reads: the controllers are listed.
+      await waitFor('controllers listed', async () => (await text(page, '#controllers-body')).includes(MAC), 15_000);
+      // The bridge's log has the server's full message; the page does not.
+      expect(bridge.logs()).toContain(`'${user}'@'`);
+      expect(await page.content()).not.toContain(user);
+      await page.screenshot({ path: resolve(OUTPUT_DIR, 'status-page-writes-held.png'), fullPage: true });
+    } finally {
+      await stack.db.query('GRANT INSERT ON ??.mesure TO ?@?', [stack.db.name, user, '%']);
+    }
+
+    await waitFor('hold gone', () => problem.isHidden(), 30_000);
+    // The outage's DB_ERROR row, written once writes work again, is listed without the account.
+    await waitFor('DB_ERROR listed', async () => (await text(page, '#errors-list')).includes('DB_ERROR'), 30_000);
+    expect(await text(page, '#errors-list')).toContain('[compte masqué]');
+    expect(await page.content()).not.toContain(user);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+});
