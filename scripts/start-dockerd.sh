@@ -12,12 +12,15 @@ dockerd=$(command -v dockerd || true)
 [[ $EUID -eq 0 ]] || { echo "dockerd needs root" >&2; exit 1; }
 
 log_file=${DOCKERD_LOG:-/var/log/dockerd.log}
+pid_file=/run/parc-dockerd.pid
 echo "== starting dockerd (log: $log_file)" >&2
-start-stop-daemon --start --oknodo --background --output "$log_file" --exec "$dockerd" \
-  -- --storage-driver=overlay2 --log-level=warn
+start-stop-daemon --start --oknodo --background --make-pidfile --pidfile "$pid_file" \
+  --output "$log_file" --exec "$dockerd" -- --storage-driver=overlay2 --log-level=warn
 for _ in $(seq 1 30); do
   docker_up && exit 0
+  # Where no engine can run (e.g. an unprivileged container) dockerd exits at once: say so now.
+  kill -0 "$(cat "$pid_file")" 2>/dev/null || break
   sleep 1
 done
-echo "dockerd did not answer within 30 s; see $log_file" >&2
+echo "dockerd did not start: $(tail -n 1 "$log_file" 2>/dev/null)" >&2
 exit 1

@@ -20,7 +20,7 @@ declare -A package_of=(
   [openssl]=openssl
   [mariadbd]=mariadb-server
   [mariadb-install-db]=mariadb-server
-  [mysqladmin]=mariadb-client
+  [mariadb]=mariadb-client
   [chromium]=chromium
   [promtool]=prometheus
   [faketime]=faketime
@@ -30,6 +30,7 @@ declare -A package_of=(
 has() { command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 || -x /sbin/$1 ]]; }
 
 missing=()
+installed_mariadb=0
 for binary in "${!package_of[@]}"; do
   has "$binary" || missing+=("${package_of[$binary]}")
 done
@@ -41,6 +42,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     apt-get update -qq
     # docker.io's own docker client would not replace a newer one in /usr/local/bin (PATH order).
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [[ " ${missing[*]} " == *" mariadb-server "* ]] && installed_mariadb=1
   else
     log "missing Debian packages: ${missing[*]} (run this as root, or: sudo apt-get install ${missing[*]})"
     exit 1
@@ -48,8 +50,9 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 # --- The machine's MariaDB: throwaway databases of the integration tests ------------------------
-mariadb_up() { mysqladmin --protocol=tcp -h127.0.0.1 -uroot ping >/dev/null 2>&1; }
-if ! mariadb_up; then
+mariadb_up() { mariadb --protocol=tcp -h127.0.0.1 -uroot -e 'SELECT 1' >/dev/null 2>&1; }
+mariadb_socket_up() { mariadb -uroot -e 'SELECT 1' >/dev/null 2>&1; }
+if ! mariadb_up && ! mariadb_socket_up; then
   is_root || { log "MariaDB does not answer on 127.0.0.1:3306 as root without password"; exit 1; }
   log "starting MariaDB"
   # A fresh package install may not have initialised its data directory (no init system here).
@@ -57,11 +60,19 @@ if ! mariadb_up; then
   install -d -o mysql -g mysql /run/mysqld
   start-stop-daemon --start --oknodo --background --chuid mysql --exec /usr/sbin/mariadbd
   for _ in $(seq 1 60); do
-    mariadb_up && break
+    mariadb_up || mariadb_socket_up && break
     sleep 1
   done
-  mariadb_up || { log "MariaDB did not start"; exit 1; }
+  mariadb_up || mariadb_socket_up || { log "MariaDB did not start"; exit 1; }
 fi
+# A fresh Debian install lets root in through the Unix socket only; the tests log in over TCP as
+# root without password, as on the CI machine. Only done for a server installed by this run:
+# never change the accounts of a MariaDB someone set up.
+if [[ $installed_mariadb == 1 ]] && ! mariadb_up && mariadb_socket_up; then
+  log "letting root in over TCP without password, as the tests expect (fresh MariaDB)"
+  mariadb -uroot -e "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')"
+fi
+mariadb_up || { log "MariaDB does not let root in on 127.0.0.1:3306 without password; the tests log in that way"; exit 1; }
 
 # --- Docker engine: the image test builds and runs the project's image --------------------------
 # Best effort: without an engine that test says why and is skipped, the others still run.

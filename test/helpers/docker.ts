@@ -44,7 +44,8 @@ export async function dockerEngineProblem(): Promise<string | undefined> {
     stderr: err.message,
   }));
   if (started.code === 0) return undefined;
-  return `no Docker engine could start here (${started.stderr.trim() || `exit ${started.code}`})`;
+  const why = started.stderr.trim().split('\n').at(-1) || `exit ${started.code}`;
+  return `no Docker engine could start here (${why}); scripts/start-dockerd.sh starts one as root`;
 }
 
 /** Builds the project's Dockerfile on the local base image; returns the image tag. */
