@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * parc-bridge commands: `start` (the bridge, in the foreground), `migrate`, `create-db-user`,
- * `healthcheck` (for Docker), `doctor`, `simulate` and `demo` (operations).
+ * `healthcheck` (for Docker), `doctor`, `simulate`, `demo` and `acl` (operations).
  */
 import { App } from './app.js';
 import { ConfigError, loadBridgeConfig, loadDbConfig } from './config.js';
@@ -105,6 +105,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   doctor: async (args) => (await import('./ops/doctor.js')).doctorCommand(args),
   simulate: async (args) => (await import('./ops/simulate.js')).simulateCommand(args),
   demo: async (args) => (await import('./ops/demo.js')).demoCommand(args),
+  acl: async (args) => (await import('./ops/acl/command.js')).aclCommand(args),
 };
 
 async function main(): Promise<void> {

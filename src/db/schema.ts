@@ -3,11 +3,16 @@
  * On an existing SIGACS database every statement is a no-op for the web app's data.
  */
 
-/** Tables the web application owns; the bridge creates them only on a fresh database. */
+/**
+ * Tables the web application owns; the bridge creates them only on a fresh database.
+ * serre.controleur (the MAC of the serre's controller, as in the web app's schema) is read only
+ * by `parc-bridge acl`; an existing database without it is left as it is.
+ */
 export const WEB_APP_TABLES = `
 CREATE TABLE IF NOT EXISTS serre (
   id_serre INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
   numero INT NOT NULL,
+  controleur VARCHAR(17) NULL,
   KEY serre_numero (numero)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
