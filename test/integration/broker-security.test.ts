@@ -1,7 +1,7 @@
 /**
  * The shipped mosquitto.conf and acl on a real Mosquitto: who gets in (mTLS), who may publish
  * and read what (the default ACL and the hardened acl.mac-cn), the Last Will, and queues that
- * survive a burst and a broker restart.
+ * survive a burst and a broker restart, bounded in bytes against a flood of large payloads.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { connectOutcome, deviceClient, startBroker, waitForLog, type Broker } from '../helpers/broker.js';
+import { waitFor } from '../helpers/wait.js';
 import { tempDir } from '../helpers/cleanup.js';
 import { makeExpiredCert, makeForeignCert, makePki, REPO_ROOT, runScript, type CertPair, type Pki } from '../helpers/pki.js';
 
@@ -306,6 +307,54 @@ describe('queues and persistence', () => {
     expect(await connectOutcome(again)).toEqual({ connected: true });
     await until(seen, total, again);
     expect(seen.map((m) => JSON.parse(m.payload).n as number)).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
+});
+
+describe("each client's queue bounded in bytes as well as messages", () => {
+  const setting = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(readFileSync(path.join(REPO_ROOT, 'mosquitto', 'config', 'mosquitto.conf'), 'utf8'))?.[1]);
+  /** The largest payload the bridge accepts (MAX_PAYLOAD_BYTES). */
+  const LARGEST = 16 * 1024;
+
+  it('lets the message count bind first for readings of ~100 bytes, and bounds large payloads in bytes', () => {
+    const messages = setting('max_queued_messages');
+    const bytes = setting('max_queued_bytes');
+    expect(messages).toBeGreaterThanOrEqual(1_000_000);
+    expect(bytes).toBeGreaterThanOrEqual(messages * 100);
+    // A flood of the largest payloads the bridge takes stops within a few hundred MB of RAM.
+    expect(bytes).toBeLessThanOrEqual(256 * 1024 * 1024);
+  });
+
+  // A broker of its own: the listeners other tests leave connected would each get the flood.
+  let own: Broker;
+  beforeAll(async () => {
+    own = await startBroker(pki);
+  });
+  afterAll(async () => {
+    await own?.stop();
+  });
+
+  it('drops what an offline bridge session would queue past max_queued_bytes, and says so in the log', async () => {
+    const limit = setting('max_queued_bytes') / LARGEST;
+    const sessionOpts: IClientOptions = { clientId: 'queue-bytes-bridge', clean: false };
+    await (await bridgeListener(sessionOpts, BRIDGE_TOPICS, own)).client.endAsync();
+
+    const device = await connected(await pki.client(MAC_A), {}, own);
+    const payload = Buffer.alloc(LARGEST, 0x20);
+    for (let sent = 0; sent < limit + 100; sent += 500) {
+      const batch: Promise<unknown>[] = [];
+      for (let i = sent; i < Math.min(limit + 100, sent + 500); i++) batch.push(device.publishAsync('serre/1/bac/1', payload, { qos: 1 }));
+      await Promise.all(batch);
+    }
+    await device.endAsync();
+    await waitForLog(own, /Outgoing messages are being dropped for client queue-bytes-bridge\./);
+
+    const again = track(deviceClient(own, { ...pki.bridge, caFile: pki.caFile }, sessionOpts));
+    let received = 0;
+    again.on('message', () => received++);
+    expect(await connectOutcome(again)).toEqual({ connected: true });
+    await waitFor('the queued messages', () => received >= limit, 60_000);
+    await barrier(again);
+    expect(received).toBe(limit);
   });
 });
 
