@@ -153,7 +153,7 @@ export class App {
       db: this.handover.active ? this.handover.dbConnected : this.drain.dbConnected,
       journalUnderBudget: !this.source.overBudget,
       // What stops the writes and what to do about it, for /readyz and the status page.
-      ...(problem && { dbProblem: { cause: problem.cause, fix: problem.fix ?? null, since: new Date(problem.since).toISOString() } }),
+      ...(problem && { dbProblem: { cause: problem.cause, fix: problem.fix?.en ?? null, aFaire: problem.fix?.fr ?? null, since: new Date(problem.since).toISOString() } }),
     };
   }
 

@@ -15,6 +15,11 @@
  */
 export type DbFailureKind = 'row' | 'conflict' | 'packet' | 'setup' | 'connection';
 
+export interface SetupFix {
+  en: string;
+  fr: string;
+}
+
 const ROW_REFUSED = new Set([
   1048, // ER_BAD_NULL_ERROR
   1062, // ER_DUP_ENTRY
@@ -40,20 +45,23 @@ const CONFLICT = new Set([
 
 const PACKET_TOO_LARGE = 1153; // ER_NET_PACKET_TOO_LARGE
 
-/** What the operator must do, by server error number. */
-const SETUP_FIXES: Record<number, string> = {
-  1044: 'the account may not use this database: grant it (npm run create-db-user)',
-  1045: 'the server refuses DB_USER / DB_PASSWORD: check them',
-  1049: 'the database DB_NAME does not exist: create it, then npm run migrate',
-  1054: 'a column the bridge writes is missing: run npm run migrate (or add it to the web app schema)',
-  1142: 'the account lacks a grant on a table: grant it (npm run create-db-user lists them)',
-  1143: 'the account lacks a grant on a column: grant it (npm run create-db-user lists them)',
-  1146: 'a table the bridge writes is missing: run npm run migrate',
-  1036: 'a table is read-only: make it writable',
-  1290: 'the server is read-only (read_only / super_read_only, or a replica): point DB_HOST at the primary or make it writable',
-  1792: 'the server runs transactions read-only: make it writable',
-  1227: 'the account lacks a privilege the statement needs: grant it',
-  1370: 'the account lacks a privilege the statement needs: grant it',
+/** What the operator must do, by server error number: in English for the log, in French for the status page. */
+const SETUP_FIXES: Record<number, SetupFix> = {
+  1044: { en: 'the account may not use this database: grant it (npm run create-db-user)', fr: 'autoriser le compte sur cette base (npm run create-db-user)' },
+  1045: { en: 'the server refuses DB_USER / DB_PASSWORD: check them', fr: 'vérifier DB_USER et DB_PASSWORD' },
+  1049: { en: 'the database DB_NAME does not exist: create it, then npm run migrate', fr: 'créer la base DB_NAME, puis npm run migrate' },
+  1054: { en: 'a column the bridge writes is missing: run npm run migrate (or add it to the web app schema)', fr: 'une colonne manque : npm run migrate (ou l’ajouter au schéma de l’application web)' },
+  1142: { en: 'the account lacks a grant on a table: grant it (npm run create-db-user lists them)', fr: 'accorder le droit manquant sur la table (npm run create-db-user les donne tous)' },
+  1143: { en: 'the account lacks a grant on a column: grant it (npm run create-db-user lists them)', fr: 'accorder le droit manquant sur la colonne (npm run create-db-user les donne tous)' },
+  1146: { en: 'a table the bridge writes is missing: run npm run migrate', fr: 'une table manque : npm run migrate' },
+  1036: { en: 'a table is read-only: make it writable', fr: 'rendre la table accessible en écriture' },
+  1290: {
+    en: 'the server is read-only (read_only / super_read_only, or a replica): point DB_HOST at the primary or make it writable',
+    fr: 'le serveur est en lecture seule (ou c’est un réplica) : viser le serveur principal avec DB_HOST, ou le rendre accessible en écriture',
+  },
+  1792: { en: 'the server runs transactions read-only: make it writable', fr: 'le serveur n’accepte que des transactions en lecture : le rendre accessible en écriture' },
+  1227: { en: 'the account lacks a privilege the statement needs: grant it', fr: 'accorder au compte le privilège manquant' },
+  1370: { en: 'the account lacks a privilege the statement needs: grant it', fr: 'accorder au compte le privilège manquant' },
 };
 
 interface MysqlError {
@@ -88,9 +96,14 @@ export function isRowRefused(err: unknown): boolean {
 }
 
 /** For a `setup` failure: what to fix, in one sentence. */
-export function setupFix(err: unknown): string {
+export function setupFix(err: unknown): SetupFix {
   const { errno } = asMysqlError(err);
-  return (errno !== undefined && SETUP_FIXES[errno]) || 'fix the database account or schema named in the error';
+  return (
+    (errno !== undefined && SETUP_FIXES[errno]) || {
+      en: 'fix the database account or schema named in the error',
+      fr: 'corriger le compte ou le schéma de la base nommé dans l’erreur',
+    }
+  );
 }
 
 /** A short description for logs and French error rows: code and server message, no SQL text. */

@@ -30,5 +30,5 @@ export function redactNullable(text: string | null): string | null {
 /** The database problem of readiness (issue 15) as /readyz and /api/status serve it. */
 export function publicDbProblem(problem: DbProblemView | undefined): DbProblemView | null {
   if (!problem) return null;
-  return { cause: redactSecrets(problem.cause), fix: redactNullable(problem.fix), since: problem.since };
+  return { cause: redactSecrets(problem.cause), fix: redactNullable(problem.fix), aFaire: redactNullable(problem.aFaire), since: problem.since };
 }

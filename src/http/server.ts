@@ -18,6 +18,8 @@ import { publicDbProblem } from './redact.js';
 export interface DbProblemView {
   cause: string;
   fix: string | null;
+  /** The same in French, for the status page. */
+  aFaire: string | null;
   since: string;
 }
 

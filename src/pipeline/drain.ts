@@ -8,7 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { RowDataPacket } from 'mysql2';
 import { BatchWriter, type Batch } from '../db/batch-writer.js';
 import type { CatalogCache } from '../db/catalog.js';
-import { classifyDbError, describeDbError, setupFix } from '../db/errors.js';
+import { classifyDbError, describeDbError, setupFix, type SetupFix } from '../db/errors.js';
 import type { Connection, Pool } from '../db/pool.js';
 import { decodeEntry, type DecodeOptions } from '../decode/decode-entry.js';
 import { errorMessage } from '../error-message.js';
@@ -35,7 +35,8 @@ export interface DatabaseProblem {
   /** `setup`: every write will fail until someone fixes the database; else the server is unreachable. */
   kind: 'setup' | 'unavailable';
   cause: string;
-  fix: string | undefined;
+  /** What to do, for the log (English) and the status page (French); none for an outage. */
+  fix: SetupFix | undefined;
   /** Wall-clock time it began, for display. */
   since: number;
   /** The same moment on the monotonic clock, for its duration. */
@@ -353,10 +354,10 @@ export class Drain {
     const began = newOutage || !previous ? { since: Date.now(), sinceMonotonic: performance.now() } : previous;
     this.problem = { kind, cause, fix, since: began.since, sinceMonotonic: began.sinceMonotonic };
     this.dbUp = false;
-    if (!newOutage && previous?.kind === kind && previous.fix === fix) {
+    if (!newOutage && previous?.kind === kind && previous.fix?.en === fix?.en) {
       this.log.debug({ err: cause }, 'database still unavailable');
     } else if (kind === 'setup') {
-      this.log.error({ err: cause, fix, committedSeq: this.committedSeq }, 'the database refuses every write until this is fixed; entries stay in the journal and are written once it is');
+      this.log.error({ err: cause, fix: fix?.en, committedSeq: this.committedSeq }, 'the database refuses every write until this is fixed; entries stay in the journal and are written once it is');
     } else {
       this.log.warn({ err: cause, committedSeq: this.committedSeq }, 'database unavailable; entries stay in the journal and are retried');
     }

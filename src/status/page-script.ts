@@ -96,7 +96,8 @@ export const PAGE_SCRIPT = `
     var box = $('database-problem');
     box.hidden = !p;
     if (!p) { box.textContent = ''; return; }
-    box.textContent = 'Les écritures en base sont suspendues : ' + p.cause + (p.fix ? ' — à faire : ' + p.fix : '');
+    var todo = p.aFaire || p.fix;
+    box.textContent = 'Les écritures en base sont suspendues : ' + p.cause + (todo ? ' — à faire : ' + todo : '');
     if (p.fix) setBadge($('database-badge'), 'ko', 'Écritures suspendues');
   }
 

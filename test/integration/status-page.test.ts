@@ -309,7 +309,7 @@ describe('status page while the database refuses writes', () => {
       // No reload: the page's own refresh brings the hold.
       await waitFor('hold shown', () => problem.isVisible(), 30_000);
       expect(await problem.innerText()).toMatch(
-        /^Les écritures en base sont suspendues : ER_TABLEACCESS_DENIED_ERROR : INSERT command denied to user \[compte masqué\] for table \S*mesure\S* — à faire : .*grant/,
+        /^Les écritures en base sont suspendues : ER_TABLEACCESS_DENIED_ERROR : INSERT command denied to user \[compte masqué\] for table \S*mesure\S* — à faire : accorder le droit manquant sur la table/,
       );
       expect(await text(page, '#database-badge')).toBe('Écritures suspendues');
       expect(await text(page, '#overall')).toBe('Problème : écritures en base suspendues (voir « Base de données »).');

@@ -126,9 +126,10 @@ describe('redaction of what HTTP serves', () => {
   it('serves the database problem redacted, and nothing without one', () => {
     const since = '2025-01-01T00:00:00.000Z';
     expect(publicDbProblem(undefined)).toBeNull();
-    expect(publicDbProblem({ cause: "denied to user 'pb'@'h' for table 'mesure'", fix: 'grant it', since })).toEqual({
+    expect(publicDbProblem({ cause: "denied to user 'pb'@'h' for table 'mesure'", fix: 'grant it', aFaire: 'accorder le droit', since })).toEqual({
       cause: `denied to user ${ACCOUNT_MASK} for table 'mesure'`,
       fix: 'grant it',
+      aFaire: 'accorder le droit',
       since,
     });
   });

@@ -32,7 +32,7 @@ it('holds the journal while INSERT on mesure is revoked, then writes everything 
   expect(String(held?.fix)).toMatch(/grant/);
   const readyz = await bridge.get('/readyz');
   expect(readyz.status).toBe(503);
-  expect(JSON.parse(readyz.body)).toMatchObject({ db: false, dbProblem: { fix: expect.stringMatching(/grant/) } });
+  expect(JSON.parse(readyz.body)).toMatchObject({ db: false, dbProblem: { fix: expect.stringMatching(/grant/), aFaire: expect.stringMatching(/accorder le droit/) } });
 
   await sleep(30_000);
   expect(await bridge.get('/readyz')).toMatchObject({ status: 503 });
