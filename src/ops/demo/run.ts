@@ -113,6 +113,7 @@ export async function runDemo(opts: DemoOptions, env: Env, io: DemoIo): Promise<
     io.out('demo: stopping the controllers, then the bridge (it writes its journal to the database), then the broker');
     const simulateCode = await children.pop()?.stop();
     const bridgeCode = await children.pop()?.stop(config.shutdownTimeoutMs + 10_000);
+    await children.pop()?.stop();
     if (simulateCode !== 0 || bridgeCode !== 0) {
       io.err(`demo: simulate exited ${simulateCode}, the bridge ${bridgeCode}; logs: ${layout.dir}/*.log`);
       return 1;
@@ -120,7 +121,7 @@ export async function runDemo(opts: DemoOptions, env: Env, io: DemoIo): Promise<
     io.out('demo: stopped');
     return 0;
   } finally {
-    // Whatever is left (after an error, or the broker after a clean stop), last started first.
+    // Whatever is still running after an error, last started first.
     for (const child of children.reverse()) await child.stop(child.name === 'bridge' ? config.shutdownTimeoutMs + 10_000 : 10_000);
     await pool?.end();
   }
