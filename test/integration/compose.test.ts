@@ -5,8 +5,8 @@
  * (dependency order, healthcheck gating) is checked in the file; the pki service's command runs
  * for real. The image itself is built and run in image.test.ts.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -79,13 +79,21 @@ function throughMounts(pkiDir: string, svc: Service, containerPath: string): str
 }
 
 /** Runs the pki service's command as Compose runs it (its environment from .env.example), in pkiDir. */
-function runPkiService(pkiDir: string, env: Record<string, string> = {}): void {
+function pkiService(pkiDir: string, env: Record<string, string> = {}): { status: number | null; stderr: string } {
   const pki = service('pki');
   const [script = '', ...args] = pki.command ?? [];
-  execFileSync(path.join(REPO_ROOT, script), args, {
+  const run = spawnSync(path.join(REPO_ROOT, script), args, {
     env: { PATH: process.env.PATH ?? '', ...envExample(), PKI_DIR: pkiDir, ...env },
-    stdio: 'pipe',
+    encoding: 'utf8',
   });
+  return { status: run.status, stderr: run.stderr };
+}
+
+/** The pki service's command, which must succeed; its messages. */
+function runPkiService(pkiDir: string, env: Record<string, string> = {}): string {
+  const { status, stderr } = pkiService(pkiDir, env);
+  if (status !== 0) throw new Error(`the pki service's command exited ${status}: ${stderr}`);
+  return stderr;
 }
 
 /** The uncommented settings of .env.example, as Compose's env_file reads them. */
@@ -233,6 +241,60 @@ describe('docker-compose.yml', () => {
     expect(check).toContain('does match');
   });
 
+  /** What the broker and the bridge load: a change in any of them is a re-issue. */
+  const ISSUED = ['server-certs/ca.crt', 'server-certs/server.crt', 'server-certs/server.key', 'server-certs/ca.crl', 'client-certs/client.crt', 'client-certs/client.key'];
+  const issued = (dir: string) => ISSUED.map((f) => readFileSync(path.join(dir, f), 'utf8'));
+
+  it('keeps everything at the next up once ca.key was moved off the server, as the guide advises', () => {
+    const dir = tempDir('parc-compose-pki-offline-ca-');
+    runPkiService(dir);
+    const first = issued(dir);
+    renameSync(path.join(dir, 'server-certs/ca.key'), path.join(tempDir('parc-compose-ca-key-'), 'ca.key'));
+    const messages = runPkiService(dir);
+    expect(issued(dir)).toEqual(first);
+    expect(messages).toContain('pki: keeping the broker certificate');
+    expect(existsSync(path.join(dir, 'server-certs/ca.key'))).toBe(false);
+  });
+
+  it('says what to do without ca.key when something must be signed, and changes nothing', () => {
+    const dir = tempDir('parc-compose-pki-no-ca-key-');
+    runPkiService(dir);
+    renameSync(path.join(dir, 'server-certs/ca.key'), path.join(tempDir('parc-compose-ca-key-'), 'ca.key'));
+    renameSync(path.join(dir, 'server-certs/ca.crl'), path.join(tempDir('parc-compose-crl-'), 'ca.crl'));
+    const withoutCrl = () => ISSUED.filter((f) => f !== 'server-certs/ca.crl').map((f) => readFileSync(path.join(dir, f), 'utf8'));
+    const before = withoutCrl();
+
+    const missingCrl = pkiService(dir);
+    expect(missingCrl.status).toBe(1);
+    expect(missingCrl.stderr).toContain('ca.key is not on this machine');
+    expect(missingCrl.stderr).toMatch(/revocation list server-certs\/ca\.crl.*run mosquitto\/update-crl\.sh there, then copy/);
+    expect(missingCrl.stderr).not.toContain('new broker certificate');
+
+    const newAddress = pkiService(dir, { BROKER_LAN_IP: '192.168.42.10' });
+    expect(newAddress.status).toBe(1);
+    expect(newAddress.stderr).toContain('a new broker certificate (server.crt does not name 192.168.42.10)');
+    expect(existsSync(path.join(dir, 'server-certs/ca.crl'))).toBe(false);
+    expect(withoutCrl()).toEqual(before);
+  });
+
+  it('keeps the broker certificate at the next up when BROKER_LAN_IP also holds a host name', () => {
+    const dir = tempDir('parc-compose-pki-name-');
+    // The name first: the script hands server-certs.sh the IP first, as it requires.
+    const env = { BROKER_LAN_IP: 'serre.lycee.local, 192.168.42.10' };
+    runPkiService(dir, env);
+    const first = issued(dir);
+    const check = (flag: string, name: string) =>
+      execFileSync('openssl', ['x509', '-in', path.join(dir, 'server-certs/server.crt'), '-noout', flag, name], { encoding: 'utf8' });
+    expect(check('-checkhost', 'serre.lycee.local')).toContain('does match');
+    expect(check('-checkip', '192.168.42.10')).toContain('does match');
+    expect(runPkiService(dir, env)).toContain('pki: keeping the broker certificate');
+    expect(issued(dir)).toEqual(first);
+    // A name it does not hold yet is a new broker certificate, same CA.
+    runPkiService(dir, { BROKER_LAN_IP: '192.168.42.10 serre2.lycee.local' });
+    expect(check('-checkhost', 'serre2.lycee.local')).toContain('does match');
+    expect(issued(dir)[0]).toBe(first[0]);
+  });
+
   it('needs nothing for a first local run that .env.example does not give', () => {
     const env = envExample();
     const text = read('docker-compose.yml');
@@ -367,6 +429,14 @@ describe('.env.example and .gitignore', () => {
   it('keeps .env and every generated key out of git', () => {
     const ignored = read('.gitignore').split('\n');
     for (const entry of ['.env', 'mosquitto/server-certs/', 'mosquitto/client-certs/', '/demo/']) expect(ignored, entry).toContain(entry);
+  });
+
+  it('keeps the generated ACL (a school\'s MACs) out of git, and the temporary file `acl --out` writes it through', () => {
+    // The name src/ops/acl/command.ts gives its temporary file, next to the one it replaces.
+    expect(read('src/ops/acl/command.ts')).toContain('const tmp = `${file}.tmp-${process.pid}`;');
+    const generated = 'mosquitto/config/acl.generated';
+    const checked = execFileSync('git', ['check-ignore', generated, `${generated}.tmp-${process.pid}`], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(checked.trim().split('\n')).toEqual([generated, `${generated}.tmp-${process.pid}`]);
   });
 });
 
