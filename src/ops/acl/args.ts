@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { normaliseMac } from '../../decode/topic.js';
 import { errorMessage } from '../../error-message.js';
-import { cnProblem, normaliseMac } from './identity.js';
+import { cnProblem } from './identity.js';
 
 /** Command line of `acl`, validated into one object or the list of every problem. */
 
@@ -40,7 +41,7 @@ Exit code: 0 written, 1 database problem or missing column, 2 bad arguments or c
 /** Adds one "MAC=CN" pair; `where` says where it came from, for the message. */
 function addMapping(text: string, where: string, cnByMac: Map<string, string>, errors: string[]): void {
   const eq = text.indexOf('=');
-  const mac = eq > 0 ? normaliseMac(text.slice(0, eq)) : undefined;
+  const mac = eq > 0 ? normaliseMac(text.slice(0, eq).trim()) : undefined;
   const cn = eq > 0 ? text.slice(eq + 1).trim() : '';
   if (mac === undefined || cn === '') {
     errors.push(`${where}: expected <MAC>=<CN> (e.g. 24:6F:28:AB:CD:01=m5-serre-1), got "${text}"`);

@@ -1,5 +1,5 @@
+import { normaliseMac } from '../../decode/topic.js';
 import type { ControllerAssignments } from './assignments.js';
-import { normaliseMac } from './identity.js';
 
 /** Pure: from the database's assignments and the CN mapping, who may write which topics. */
 
@@ -38,7 +38,7 @@ export function planAcl(data: ControllerAssignments, cnByMac: ReadonlyMap<string
   for (const numbers of serresByMac.values()) for (const n of numbers) unassigned.delete(n);
 
   for (const id of data.controllers) {
-    const mac = normaliseMac(id);
+    const mac = normaliseMac(id.trim());
     if (mac === undefined) warnings.push(`controleur "${id}" is not a MAC; skipped`);
     else if (!serresByMac.has(mac)) serresByMac.set(mac, new Set());
   }
