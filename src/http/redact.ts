@@ -15,9 +15,13 @@ const QUOTED_ACCOUNT = /(['"`])[^'"`\n]*\1@(?:(['"`])[^'"`\n]*(?:\2|$)|[^\s'"`,;
 const IDENTIFIED = /\b(IDENTIFIED\s+(?:WITH\s+\S+\s+)?(?:BY|AS)(?:\s+PASSWORD)?)\s+(['"])(?:(?!\2).)*(?:\2|$)/gi;
 // password=…, pwd: … (a connection string or a setting); MySQL's own "(using password: YES)" says nothing.
 const PASSWORD_SETTING = /\b(password|passwd|pwd|mot de passe)(\s*[=:]\s*)(?!(?:YES|NO)\b)[^\s,;)]+/gi;
+// The user:password@ of a URL (mysql://user:pass@host). Up to the last @ before a blank or a
+// quote: a password with an unescaped @ or / is masked whole, at worst with part of the host.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s'"`<>]*@/gi;
 
 export function redactSecrets(text: string): string {
   return text
+    .replace(URL_CREDENTIALS, `$1${ACCOUNT_MASK}@`)
     .replace(QUOTED_ACCOUNT, ACCOUNT_MASK)
     .replace(IDENTIFIED, `$1 ${SECRET_MASK}`)
     .replace(PASSWORD_SETTING, `$1$2${SECRET_MASK}`);

@@ -117,7 +117,23 @@ describe('redaction of what HTTP serves', () => {
 
   it('masks passwords, and leaves ordinary text and payloads alone', () => {
     expect(redactSecrets("CREATE USER 'u'@'%' IDENTIFIED BY 'hunter2hunter2'")).not.toContain('hunter2');
-    expect(redactSecrets('mysql://u:p@h?password=hunter2;x')).toBe('mysql://u:p@h?password=[masqué];x');
+    expect(redactSecrets('mysql://u:p@h?password=hunter2;x')).toBe(`mysql://${ACCOUNT_MASK}@h?password=[masqué];x`);
+  });
+
+  it('masks the account and password of a URL', () => {
+    expect(redactSecrets('connect failed: mysql://parc_bridge:s3cr3t@db.lycee.local:3306/parc (ETIMEDOUT)')).toBe(
+      `connect failed: mysql://${ACCOUNT_MASK}@db.lycee.local:3306/parc (ETIMEDOUT)`,
+    );
+    // A password with an unescaped @ or / is masked whole.
+    for (const text of ['mariadb://root:p@ss/w@rd@127.0.0.1/parc', "url 'MYSQL://u:hunter2@h'", 'https://hunter2@example.org/x']) {
+      const out = redactSecrets(text);
+      expect(out, text).toContain(ACCOUNT_MASK);
+      expect(out, text).not.toMatch(/hunter2|p@ss|w@rd|root/);
+    }
+    // A URL without credentials and an e-mail address are left alone.
+    for (const text of ['http://127.0.0.1:8080/readyz', 'mailto:serre@lycee.fr', 'voir https://example.org/a?b=c']) {
+      expect(redactSecrets(text)).toBe(text);
+    }
     for (const text of ['{"humiditeAmbiante":50}', 'contact: serre@lycee.fr', "clé 'x' inconnue", '']) {
       expect(redactSecrets(text)).toBe(text);
     }
