@@ -61,7 +61,7 @@ export class App {
     const config = { ...configured, dataDir: opened.dataDir, mqtt: { ...configured.mqtt, clientId: opened.clientId } };
     this.config = config;
     this.journal = opened.journal;
-    this.pool = createWriterPool(config.db);
+    this.pool = createWriterPool(config.db, config.dbStatementTimeoutMs);
     this.clockSkew = new ClockSkewMonitor(
       this.pool,
       log.child({ part: 'clock' }),
@@ -98,7 +98,6 @@ export class App {
         clientId,
         batchSize: config.batchSize,
         retryDelayMs: config.db.retryDelayMs,
-        statementTimeoutMs: config.dbStatementTimeoutMs,
         maxPayloadBytes: config.maxPayloadBytes,
         sharedControllerTopics: config.mqtt.sharedGroup !== '',
       },

@@ -6,6 +6,8 @@
  * batch back and is thrown to the caller, which decides by its kind (db/errors.ts).
  *
  * Every statement fits the server's max_allowed_packet: rows are sent in chunks sized from it.
+ * The position is written first: its row lock makes a reconciliation (drain.ts) wait for a
+ * transaction still in flight on a connection given up on, instead of reading past it.
  */
 import { performance } from 'node:perf_hooks';
 import { fr } from '../decode/messages-fr.js';
@@ -23,7 +25,8 @@ import {
   recordLastEvent,
   type Query,
 } from './controller-writes.js';
-import { describeDbError, isRowRefused } from './errors.js';
+import { isConnectionFailure } from './bounded-statements.js';
+import { describeDbError, isRowRefused, refusesEveryRow, SchemaRefusal } from './errors.js';
 import type { Connection } from './pool.js';
 
 export interface Batch {
@@ -45,8 +48,6 @@ export interface WriterOptions {
    * once, by whichever instance comes first.
    */
   sharedControllerTopics: boolean;
-  /** A statement that takes longer gives the connection up: a dead server is seen in seconds. */
-  statementTimeoutMs: number;
 }
 
 export interface WriteResult {
@@ -116,6 +117,11 @@ function chunks<T>(items: T[], sizeOf: (item: T) => number, budget: number): T[]
   return out;
 }
 
+/** What a controller event says, without the bridge's own stamps: the same in every instance. */
+function eventContent(event: ControllerEvent): Record<string, unknown> {
+  return event.kind === 'connect' ? { kind: event.kind, mac: event.mac, ip: event.ip, status: event.status } : { kind: event.kind, mac: event.mac };
+}
+
 function refusedRow(table: string, err: unknown, valeur: string, at: number, topic: string): ErrorRow {
   return { type: 'DB_INSERT_ERROR', message: fr.dbInsertError(table, describeDbError(err)), valeur: boundedValeur(valeur), at, topic };
 }
@@ -151,9 +157,14 @@ export class BatchWriter {
   }
 
   private readonly query: Query = async <T>(conn: Connection, sql: string, values?: unknown[]) => {
-    const [rows] = await conn.query({ sql, timeout: this.options.statementTimeoutMs }, values);
+    const [rows] = await conn.query(sql, values);
     return rows as T;
   };
+
+  /** After a failure: a connection that is still there leaves its transaction. */
+  private async rollback(conn: Connection, err: unknown): Promise<void> {
+    if (!isConnectionFailure(err)) await this.query(conn, 'ROLLBACK').catch(() => undefined);
+  }
 
   /**
    * `limitErrors` is applied to every error row, those the database produces included.
@@ -182,8 +193,8 @@ export class BatchWriter {
    * refused a row: the transaction is rolled back and the careful path takes over.
    */
   private async writeInOneRoundTrip(conn: Connection, batch: Batch, errors: ErrorRow[]): Promise<boolean> {
-    const statements = ['START TRANSACTION'];
-    const values: unknown[] = [];
+    const statements = ['START TRANSACTION', UPSERT_POSITION];
+    const values: unknown[] = [...this.positionValues(batch)];
     if (batch.mesures.length > 0) {
       statements.push(INSERT_MESURE);
       values.push(mesureRows(batch.mesures));
@@ -192,13 +203,12 @@ export class BatchWriter {
       statements.push(INSERT_ERROR);
       values.push(errors.map(errorRow));
     }
-    statements.push(UPSERT_POSITION, 'COMMIT');
-    values.push(...this.positionValues(batch));
+    statements.push('COMMIT');
     try {
       await this.query(conn, statements.join(';\n'), values);
       return true;
     } catch (err) {
-      await this.query(conn, 'ROLLBACK').catch(() => undefined);
+      await this.rollback(conn, err);
       if (isRowRefused(err)) return false;
       throw err;
     }
@@ -207,8 +217,9 @@ export class BatchWriter {
   private async writeCarefully(conn: Connection, batch: Batch, errors: ErrorRow[], limitErrors: (rows: ErrorRow[]) => ErrorRow[]): Promise<WriteResult> {
     await this.query(conn, 'START TRANSACTION');
     try {
+      await this.query(conn, UPSERT_POSITION, this.positionValues(batch));
       const refused: ErrorRow[] = [];
-      const mesures = await this.insertAll(conn, INSERT_MESURE, batch.mesures, mesureRow, mesureRowBytes, (m, err) =>
+      const mesures = await this.insertAll(conn, 'mesure', INSERT_MESURE, batch.mesures, mesureRow, mesureRowBytes, (m, err) =>
         refused.push(refusedRow('mesure', err, JSON.stringify(mesureRow(m)), m.at, `mesure/${m.bac}`)),
       );
       const controllers = await this.writeControllers(conn, batch.controllers, refused);
@@ -218,11 +229,10 @@ export class BatchWriter {
         allErrors = allErrors.filter((e) => !isControllerError(e) || claimed.has(e));
       }
       await this.insertErrors(conn, allErrors);
-      await this.query(conn, UPSERT_POSITION, this.positionValues(batch));
       await this.query(conn, 'COMMIT');
       return { mesures, errors: allErrors, controllers };
     } catch (err) {
-      await this.query(conn, 'ROLLBACK').catch(() => undefined);
+      await this.rollback(conn, err);
       throw err;
     }
   }
@@ -238,7 +248,7 @@ export class BatchWriter {
         await applyController(conn, event, this.query);
       } catch (err) {
         if (!isRowRefused(err)) throw err;
-        refused.push(refusedRow('controleur', err, JSON.stringify(event), event.at, controllerTopic(event)));
+        refused.push(refusedRow('controleur', err, JSON.stringify(eventContent(event)), event.at, controllerTopic(event)));
         continue;
       }
       if (order) await order.applied(conn, event, this.query);
@@ -250,10 +260,12 @@ export class BatchWriter {
 
   /**
    * Inserts `items` in statements that fit the packet limit; when the database refuses a
-   * statement because of a row, retries that statement's rows one by one.
+   * statement because of a row, retries that statement's rows one by one. A refusal that every
+   * row of the table would meet (a NOT NULL column the bridge does not fill) holds the batch.
    */
   private async insertAll<T>(
     conn: Connection,
+    table: string,
     sql: string,
     items: T[],
     toRow: (item: T) => Row,
@@ -272,6 +284,7 @@ export class BatchWriter {
         written += chunk.length;
         continue;
       } catch (err) {
+        if (refusesEveryRow(err)) throw new SchemaRefusal(err, table);
         if (!isRowRefused(err)) throw err;
       }
       // A failed statement is rolled back on its own; the transaction goes on.
@@ -303,7 +316,7 @@ export class BatchWriter {
   /** Error rows always fit our schema; a web app column with a narrower charset gets ASCII. */
   private async insertErrors(conn: Connection, errors: ErrorRow[]): Promise<void> {
     const stillRefused: ErrorRow[] = [];
-    await this.insertAll(conn, INSERT_ERROR, errors.map((e) => this.fitted(e)), errorRow, errorRowBytes, (row) => stillRefused.push(row));
+    await this.insertAll(conn, 'error', INSERT_ERROR, errors.map((e) => this.fitted(e)), errorRow, errorRowBytes, (row) => stillRefused.push(row));
     for (const row of stillRefused) {
       const ascii = { ...row, message: asciiOnly(row.message), valeur: row.valeur === null ? null : asciiOnly(row.valeur) };
       try {

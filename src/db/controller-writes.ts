@@ -23,6 +23,7 @@ import type { Connection } from './pool.js';
 
 export type Query = <T = unknown>(conn: Connection, sql: string, values?: unknown[]) => Promise<T>;
 
+const ER_DUP_ENTRY = 1062;
 /** Instances receive one broker message within milliseconds of each other. */
 const SAME_CONTROLLER_ERROR_WINDOW_MS = 10_000;
 /** A stored receipt time further ahead of the database's clock than this is not trusted. */
@@ -46,10 +47,15 @@ export async function applyController(conn: Connection, event: ControllerEvent, 
     await query(conn, 'UPDATE controleur SET status = FALSE WHERE id_controleur = ?', [event.mac]);
     return;
   }
+  const update = () => query<ResultSetHeader>(conn, 'UPDATE controleur SET ip = ?, status = ? WHERE id_controleur = ?', [event.ip, event.status, event.mac]);
   // affectedRows counts matched rows (mysql2 connects with FOUND_ROWS), changed or not.
-  const updated = await query<ResultSetHeader>(conn, 'UPDATE controleur SET ip = ?, status = ? WHERE id_controleur = ?', [event.ip, event.status, event.mac]);
-  if (updated.affectedRows === 0) {
+  if ((await update()).affectedRows > 0) return;
+  try {
     await query(conn, 'INSERT INTO controleur (id_controleur, ip, status) VALUES (?, ?, ?)', [event.mac, event.ip, event.status]);
+  } catch (err) {
+    // The web app added it in between: it is known now.
+    if ((err as { errno?: unknown }).errno !== ER_DUP_ENTRY) throw err;
+    await update();
   }
 }
 

@@ -77,7 +77,36 @@ function asMysqlError(err: unknown): MysqlError {
   return typeof err === 'object' && err !== null ? (err as MysqlError) : { message: String(err) };
 }
 
+/** 1364 (ER_NO_DEFAULT_FOR_FIELD): a column the bridge does not fill, so every new row meets it. */
+export function refusesEveryRow(err: unknown): boolean {
+  return asMysqlError(err).errno === 1364;
+}
+
+/**
+ * A row refusal that every row of `mesure` or `error` would meet: recording each row as refused
+ * would throw every reading away, so the journal is held until the schema is fixed. (For
+ * `controleur` the same refusal concerns new controllers only: a DB_INSERT_ERROR row each.)
+ */
+export class SchemaRefusal extends Error {
+  readonly errno: number | undefined;
+  readonly code: string | undefined;
+  readonly sqlMessage: string | undefined;
+
+  constructor(
+    cause: unknown,
+    readonly table: string,
+  ) {
+    const e = asMysqlError(cause);
+    super(e.sqlMessage ?? e.message ?? String(cause));
+    this.name = 'SchemaRefusal';
+    this.errno = e.errno;
+    this.code = e.code;
+    this.sqlMessage = e.sqlMessage;
+  }
+}
+
 export function classifyDbError(err: unknown): DbFailureKind {
+  if (err instanceof SchemaRefusal) return 'setup';
   const { errno, sqlState, fatal } = asMysqlError(err);
   if (errno === PACKET_TOO_LARGE) return 'packet';
   if (errno === undefined || fatal) return 'connection';
@@ -97,6 +126,12 @@ export function isRowRefused(err: unknown): boolean {
 
 /** For a `setup` failure: what to fix, in one sentence. */
 export function setupFix(err: unknown): SetupFix {
+  if (err instanceof SchemaRefusal) {
+    return {
+      en: `table ${err.table} has a NOT NULL column without a default that the bridge does not fill: give it a default or allow NULL`,
+      fr: `la table ${err.table} a une colonne NOT NULL sans valeur par défaut que le pont ne remplit pas : lui donner une valeur par défaut ou accepter NULL`,
+    };
+  }
   const { errno } = asMysqlError(err);
   return (
     (errno !== undefined && SETUP_FIXES[errno]) || {

@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { DbConfig } from '../config.js';
+import { boundStatements } from './bounded-statements.js';
 
 export type Pool = mysql.Pool;
 export type Connection = mysql.PoolConnection;
@@ -17,10 +18,11 @@ export function createPool(db: DbConfig, connectionLimit = 3): Pool {
  * The bridge's pool: one connection for the batch being written, the others for catalog reloads,
  * the greenhouse watch and the clock check. The batch writer sends a whole transaction in one
  * round trip, so this pool allows several statements per query; every value in them is still a
- * placeholder escaped by the driver.
+ * placeholder escaped by the driver. Every statement, and the wait for a connection, is bounded by
+ * `statementTimeoutMs` (bounded-statements.ts).
  */
-export function createWriterPool(db: DbConfig, connectionLimit = 3): Pool {
-  return mysql.createPool(poolOptions(db, connectionLimit, true));
+export function createWriterPool(db: DbConfig, statementTimeoutMs: number, connectionLimit = 3): Pool {
+  return boundStatements(mysql.createPool(poolOptions(db, connectionLimit, true)), statementTimeoutMs);
 }
 
 function poolOptions(db: DbConfig, connectionLimit: number, multipleStatements: boolean): mysql.PoolOptions {
@@ -35,6 +37,8 @@ function poolOptions(db: DbConfig, connectionLimit: number, multipleStatements: 
     idleTimeout: 60_000,
     connectTimeout: 10_000,
     enableKeepAlive: true,
+    // TCP's default is two hours: a host that died without closing is found in seconds instead.
+    keepAliveInitialDelay: 10_000,
     charset: 'utf8mb4',
     // Times are written as local DATETIME strings (see time.ts); nothing is converted here.
     dateStrings: true,

@@ -26,8 +26,6 @@ export interface DrainOptions extends DecodeOptions {
   sharedControllerTopics?: boolean;
   /** How often an idle drain checks that the database still answers. */
   pingIntervalMs?: number;
-  /** Longest a statement may take: a dead server is noticed in seconds, not at TCP's timeout. */
-  statementTimeoutMs: number;
 }
 
 /** Why the database takes no writes, and what to do about it (log, /readyz, status page). */
@@ -90,7 +88,6 @@ export class Drain {
   ) {
     this.writer = new BatchWriter({ clientId: opts.clientId, journalId: journal.id }, log, {
       sharedControllerTopics: opts.sharedControllerTopics ?? false,
-      statementTimeoutMs: opts.statementTimeoutMs,
     });
     journal.onAppend(() => this.signal.notify());
   }
@@ -169,15 +166,28 @@ export class Drain {
 
   /**
    * Skips what is committed but still in the journal: after a crash between COMMIT and the
-   * removal, or after a COMMIT whose answer was lost with the connection.
+   * removal, or after a COMMIT whose answer was lost with the connection. The read locks the
+   * position row, which every batch transaction writes first: a transaction still running on a
+   * connection given up on (a statement timeout) is waited for, not read past. Also reads the
+   * server's max_allowed_packet, which sizes the statements.
    */
   private async reconcile(): Promise<void> {
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      { sql: 'SELECT journal_id, last_seq, @@max_allowed_packet AS maxAllowedPacket FROM (SELECT 1) one LEFT JOIN bridge_journal_position ON client_id = ?', timeout: this.opts.statementTimeoutMs },
-      [this.opts.clientId],
-    );
-    const row = rows[0];
-    if (row) this.writer.setMaxAllowedPacket(Number(row.maxAllowedPacket));
+    const conn = await this.pool.getConnection();
+    let row: RowDataPacket | undefined;
+    try {
+      const [settings] = await conn.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS maxAllowedPacket');
+      this.writer.setMaxAllowedPacket(Number(settings[0]!.maxAllowedPacket));
+      await conn.query('START TRANSACTION');
+      const [rows] = await conn.query<RowDataPacket[]>('SELECT journal_id, last_seq FROM bridge_journal_position WHERE client_id = ? LOCK IN SHARE MODE', [
+        this.opts.clientId,
+      ]);
+      await conn.query('COMMIT');
+      conn.release();
+      row = rows[0];
+    } catch (err) {
+      conn.destroy();
+      throw err;
+    }
     if (row && row.journal_id === this.journal.id && Number(row.last_seq) > this.committedSeq) {
       const lastSeq = Number(row.last_seq);
       this.log.info({ lastSeq, skipped: lastSeq - this.committedSeq }, 'entries already committed are skipped');

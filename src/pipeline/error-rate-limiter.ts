@@ -69,6 +69,8 @@ export class ErrorRateLimiter {
 
 export class LimiterTx {
   private readonly changes = new Map<string, Window | undefined>();
+  /** The latest receipt time this transaction has seen: the budget's clock. */
+  private latestAt = Number.NEGATIVE_INFINITY;
   suppressedByType = new Map<ErrorType, number>();
 
   constructor(
@@ -81,8 +83,12 @@ export class LimiterTx {
    * Takes `count` rows (one row, or what a per-topic summary stands for) from the budget of the
    * minute that `now` is in; false when they go into that minute's summary instead.
    */
-  private admit(row: ErrorRow, count: number, now: number, out: ErrorRow[]): boolean {
+  private admit(row: ErrorRow, count: number, at: number, out: ErrorRow[]): boolean {
     if (!Number.isFinite(this.limiter.budgetPerMinute) || isExempt(row)) return true;
+    // Within one batch, rows the database refused come after the decoded ones with earlier
+    // receipt times: that is no clock step back, and must not open a fresh budget.
+    this.latestAt = Math.max(this.latestAt, at);
+    const now = this.latestAt;
     if (!this.budget || this.limiter.isOver(this.budget, now)) {
       if (this.budget) out.push(...summaries(this.budget, this.limiter.budgetPerMinute));
       this.budget = openWindow(now);

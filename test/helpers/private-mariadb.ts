@@ -104,7 +104,17 @@ export class PrivateMariadb {
     return this.exit('SIGKILL');
   }
 
+  /** Frozen (SIGSTOP): connections stay open and nothing answers, as with a stopped VM. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async destroy(): Promise<void> {
+    this.thaw();
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -24,7 +24,7 @@ let pool: Pool;
 beforeAll(async () => {
   db = await createTestDatabase();
   const env = db.env();
-  pool = createWriterPool({ host: env.DB_HOST!, port: Number(env.DB_PORT), database: env.DB_NAME!, user: env.DB_USER!, password: env.DB_PASSWORD!, retryDelayMs: 200 });
+  pool = createWriterPool({ host: env.DB_HOST!, port: Number(env.DB_PORT), database: env.DB_NAME!, user: env.DB_USER!, password: env.DB_PASSWORD!, retryDelayMs: 200 }, 15_000);
 });
 
 afterAll(async () => {
@@ -37,7 +37,6 @@ function drainFor(journal: Journal, clientId: string): Drain {
     clientId,
     batchSize: 7, // several batches, so the position moves in steps
     retryDelayMs: 200,
-    statementTimeoutMs: 15_000,
     maxPayloadBytes: 16_384,
   });
   drain.start();

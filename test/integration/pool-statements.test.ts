@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 it('the writer pool runs two statements in one query', async () => {
-  const pool = createWriterPool(config, 1);
+  const pool = createWriterPool(config, 15_000, 1);
   try {
     const [results] = await pool.query(TWO_STATEMENTS);
     expect(results).toHaveLength(2);

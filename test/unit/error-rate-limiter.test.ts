@@ -283,6 +283,14 @@ describe('the global budget of error rows per minute (ERROR_BUDGET_PER_MINUTE)',
     expect(isBudgetSummary(last[0]!)).toBe(true);
   });
 
+  it('is not renewed within a batch by refused rows received earlier than its decoded errors', () => {
+    const limiter = new ErrorRateLimiter(20, MINUTE, 3);
+    const tx = limiter.begin();
+    expect(tx.filter([row(T0 + 5000, 'serre/1/bac/1'), row(T0 + 6000, 'serre/1/bac/2'), row(T0 + 7000, 'serre/1/bac/3')])).toHaveLength(3);
+    // The rows the database refused in the same batch come afterwards, with their own receipt times.
+    expect(tx.filter([row(T0 + 1000, 'mesure/1', 'DB_INSERT_ERROR'), row(T0 + 2000, 'mesure/2', 'DB_INSERT_ERROR')])).toEqual([]);
+  });
+
   it('is spent only by committed batches', () => {
     const limiter = new ErrorRateLimiter(20, MINUTE, 3);
     const tx = limiter.begin();
