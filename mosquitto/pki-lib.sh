@@ -106,12 +106,17 @@ ca_openssl() {
   shift
   db=$(ca_db_dir "$root")
   mkdir -p "$db/certs"
-  [[ -f $db/index.txt ]] || : >"$db/index.txt"
-  [[ -f $db/crlnumber ]] || echo 1000 >"$db/crlnumber"
   cnf=$(mktemp)
   ca_config "$root" >"$cnf"
   status=0
-  openssl ca -batch -config "$cnf" "$@" 2>"$cnf.err" || status=$?
+  # One at a time: openssl ca replaces index.txt by a rename, so a second run at the same moment
+  # (devices made in parallel) would find no index at all.
+  (
+    flock 9
+    [[ -f $db/index.txt ]] || : >"$db/index.txt"
+    [[ -f $db/crlnumber ]] || echo 1000 >"$db/crlnumber"
+    openssl ca -batch -config "$cnf" "$@" 2>"$cnf.err"
+  ) 9>"$db/.lock" || status=$?
   if [[ $status -ne 0 ]]; then
     cat "$cnf.err" >&2
   fi
