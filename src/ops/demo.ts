@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../error-message.js';
+import { DEFAULT_DEMO_DB_NAME, demoDbNameProblem } from './demo/database-guard.js';
 import { runDemo, type DemoOptions } from './demo/run.js';
 
 export const DEMO_USAGE = `Usage: parc-bridge demo [options]   (npm run demo -- [options])
@@ -15,17 +16,21 @@ bridge and simulated controllers, and prints the status page's address. Ctrl-C s
 A second run reuses the folder (certificates, broker sessions, journal) and the database.
 
 Options:
-  --dir <folder>   where the demo keeps its PKI, broker data, journal and logs (default demo/)
-  --serres <n>     simulated controllers, one per serre (default 2)
-  --bacs <n>       bacs per serre (default 2)
-  --rate <r>       readings per second, all bacs together (default 2)
-  -h, --help       this text
+  --dir <folder>      where the demo keeps its PKI, broker data, journal and logs (default demo/)
+  --serres <n>        simulated controllers, one per serre (default 2)
+  --bacs <n>          bacs per serre (default 2)
+  --rate <r>          readings per second, all bacs together (default 2)
+  --db-name <name>    the demo's database (default ${DEFAULT_DEMO_DB_NAME}); DB_NAME is not used, so
+                      that a server's exported DB_NAME=parc never receives demo data
+  --force-db          use that database even if it is named parc or holds serres the demo did
+                      not make (refused otherwise, exit code 2)
+  -h, --help          this text
 
-Environment: DB_HOST (127.0.0.1), DB_PORT (3306), DB_USER (root), DB_PASSWORD (empty),
-DB_NAME (parc_demo); MQTT_PORT (a free port), HTTP_PORT (8080, or a free port if taken).
+Environment: DB_HOST (127.0.0.1), DB_PORT (3306), DB_USER (root), DB_PASSWORD (empty);
+MQTT_PORT (a free port), HTTP_PORT (8080, or a free port if taken).
 `;
 
-function parseDemoArgs(args: string[]): DemoOptions | { help: true } | { errors: string[] } {
+export function parseDemoArgs(args: string[]): DemoOptions | { help: true } | { errors: string[] } {
   let values;
   try {
     ({ values } = parseArgs({
@@ -36,6 +41,8 @@ function parseDemoArgs(args: string[]): DemoOptions | { help: true } | { errors:
         serres: { type: 'string', default: '2' },
         bacs: { type: 'string', default: '2' },
         rate: { type: 'string', default: '2' },
+        'db-name': { type: 'string', default: DEFAULT_DEMO_DB_NAME },
+        'force-db': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -53,7 +60,10 @@ function parseDemoArgs(args: string[]): DemoOptions | { help: true } | { errors:
   const bacs = count('bacs', 50);
   const rate = Number(values.rate);
   if (!(rate > 0 && rate <= 1000)) errors.push(`--rate must be a number above 0, at most 1000, got "${values.rate}"`);
-  return errors.length > 0 ? { errors } : { dir: values.dir, serres, bacs, rate };
+  const dbName = values['db-name'];
+  const dbNameProblem = demoDbNameProblem(dbName);
+  if (dbNameProblem) errors.push(dbNameProblem);
+  return errors.length > 0 ? { errors } : { dir: values.dir, serres, bacs, rate, dbName, forceDb: values['force-db'] };
 }
 
 export async function demoCommand(args: string[]): Promise<number> {

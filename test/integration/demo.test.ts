@@ -1,11 +1,12 @@
 /**
  * `parc-bridge demo` (`npm run demo`), run as a user runs it: rows land in the demo database and
  * the status page answers; Ctrl-C (SIGINT) stops every process it started and exits 0; a second
- * run in the same folder reuses the PKI, the journal and the database.
+ * run in the same folder reuses the PKI, the journal and the database. An exported DB_NAME is
+ * not the demo's database, and a real installation's database is refused.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import mysql, { type RowDataPacket } from 'mysql2/promise';
@@ -16,7 +17,12 @@ import { LOCAL_MARIADB } from '../helpers/database.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
-const DB_NAME = `parc_demo_test_${randomBytes(4).toString('hex')}`;
+const SUFFIX = randomBytes(4).toString('hex');
+const DB_NAME = `parc_demo_test_${SUFFIX}`;
+/** What a server may export for the bridge: the demo must leave it alone. */
+const EXPORTED_DB_NAME = `parc_exported_${SUFFIX}`;
+/** A school's database, with a serre the demo did not make. */
+const REAL_DB_NAME = `parc_real_test_${SUFFIX}`;
 
 interface DemoRun {
   child: ChildProcess;
@@ -24,9 +30,9 @@ interface DemoRun {
   exited: Promise<number | null>;
 }
 
-function startDemo(dir: string, httpPort: number): DemoRun {
-  const child = spawn(process.execPath, [CLI, 'demo', '--dir', dir, '--rate', '10'], {
-    env: { PATH: process.env.PATH ?? '', DB_NAME, HTTP_PORT: String(httpPort) },
+function startDemo(dir: string, httpPort: number, args = ['--db-name', DB_NAME]): DemoRun {
+  const child = spawn(process.execPath, [CLI, 'demo', '--dir', dir, '--rate', '10', ...args], {
+    env: { PATH: process.env.PATH ?? '', DB_NAME: EXPORTED_DB_NAME, HTTP_PORT: String(httpPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   atExit(() => child.kill('SIGKILL'));
@@ -67,6 +73,15 @@ describe('npm run demo', () => {
     return { ...run, mqttPort };
   }
 
+  const databaseExists = async (name: string) => {
+    const [rows] = await admin.query<RowDataPacket[]>('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name]);
+    return rows.length > 0;
+  };
+  const tablesOf = async (name: string) => {
+    const [rows] = await admin.query<RowDataPacket[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [name]);
+    return rows.map((r) => String(r.t));
+  };
+
   beforeAll(async () => {
     dir = path.join(tempDir('parc-demo-test-'), 'demo');
     httpPort = await freePort();
@@ -74,7 +89,7 @@ describe('npm run demo', () => {
   });
 
   afterAll(async () => {
-    await admin.query('DROP DATABASE IF EXISTS ??', [DB_NAME]).catch(() => undefined);
+    for (const name of [DB_NAME, EXPORTED_DB_NAME, REAL_DB_NAME]) await admin.query('DROP DATABASE IF EXISTS ??', [name]).catch(() => undefined);
     await admin.end();
   });
 
@@ -82,7 +97,9 @@ describe('npm run demo', () => {
     const run = await readyDemo();
     expect(run.output()).toContain('PKI in');
     expect(run.output()).toContain('made by mosquitto/server-certs.sh and clients-certs.sh');
+    expect(run.output()).toContain(`DB_NAME (${EXPORTED_DB_NAME}) is the bridge's setting and not used here; the demo's database is ${DB_NAME}`);
     await waitFor('rows in mesure', async () => (await mesureRows()) > 0, 60_000);
+    expect(await databaseExists(EXPORTED_DB_NAME)).toBe(false);
 
     const page = await fetch(`http://127.0.0.1:${httpPort}/`, { signal: AbortSignal.timeout(5_000) });
     expect(page.status).toBe(200);
@@ -106,4 +123,21 @@ describe('npm run demo', () => {
     expect(await run.exited, run.output()).toBe(0);
     expect(readFileSync(path.join(dir, 'pki', 'server-certs', 'ca.crt'), 'utf8')).toBe(ca);
   }, 180_000);
+
+  it('refuses a database holding serres it did not make, and parc, before making anything', async () => {
+    await admin.query('CREATE DATABASE ??', [REAL_DB_NAME]);
+    await admin.query('CREATE TABLE ??.serre (id_serre INT AUTO_INCREMENT PRIMARY KEY, numero INT NOT NULL)', [REAL_DB_NAME]);
+    await admin.query('INSERT INTO ??.serre (numero) VALUES (7)', [REAL_DB_NAME]);
+    const otherDir = path.join(tempDir('parc-demo-refused-'), 'demo');
+    for (const name of [REAL_DB_NAME, 'parc']) {
+      const run = startDemo(otherDir, httpPort, ['--db-name', name]);
+      expect(await run.exited, run.output()).toBe(2);
+      expect(run.output()).toContain(`demo: refused: the database "${name}" `);
+      expect(run.output()).toContain('--force-db');
+    }
+    expect(existsSync(otherDir)).toBe(false);
+    expect(await tablesOf(REAL_DB_NAME)).toEqual(['serre']);
+    // The demo's own database carries its mark: a later run takes it without --force-db.
+    expect(await tablesOf(DB_NAME)).toContain('parc_demo_marker');
+  }, 60_000);
 });

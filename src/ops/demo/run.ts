@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { loadBridgeConfig, loadDbConfig } from '../../config.js';
+import { loadBridgeConfig, loadDbConfig, type DbConfig } from '../../config.js';
 import type { Pool } from '../../db/pool.js';
 import { errorMessage } from '../../error-message.js';
 import { startDemoBroker } from './broker.js';
 import { startChild, type Child } from './child.js';
-import { demoProgress, prepareDemoDatabase } from './database.js';
+import { demoProgress, inspectDemoDatabase, prepareDemoDatabase } from './database.js';
+import { databaseStateRefusal, mayMarkAsDemo, productionNameRefusal } from './database-guard.js';
 import { demoLayout, type DemoLayout } from './layout.js';
 import { makeDemoPki } from './pki.js';
 import { freePortPreferring } from './ports.js';
@@ -20,6 +21,10 @@ export interface DemoOptions {
   serres: number;
   bacs: number;
   rate: number;
+  /** The demo's database: never DB_NAME from the environment (database-guard.ts). */
+  dbName: string;
+  /** Use the database even if it is `parc` or holds serres the demo did not make. */
+  forceDb: boolean;
 }
 
 export interface DemoIo {
@@ -31,16 +36,21 @@ export interface DemoIo {
 
 type Env = Record<string, string | undefined>;
 
-/** The demo's database defaults: the local server as root, database parc_demo; DB_* win. */
-export function demoDbEnv(env: Env): Env {
-  const defaults: Env = { DB_HOST: '127.0.0.1', DB_USER: 'root', DB_PASSWORD: '', DB_NAME: 'parc_demo' };
-  for (const key of Object.keys(defaults)) if (env[key] !== undefined && (env[key] !== '' || key === 'DB_PASSWORD')) defaults[key] = env[key];
-  return { ...env, ...defaults };
+const EXIT_REFUSED = 2;
+
+/**
+ * The demo's database settings: the local server as root unless DB_HOST, DB_USER, DB_PASSWORD
+ * say otherwise; the database is always `dbName`, whatever DB_NAME says.
+ */
+export function demoDbEnv(env: Env, dbName: string): Env {
+  const server: Env = { DB_HOST: '127.0.0.1', DB_USER: 'root', DB_PASSWORD: '' };
+  for (const key of Object.keys(server)) if (env[key] !== undefined && (env[key] !== '' || key === 'DB_PASSWORD')) server[key] = env[key];
+  return { ...env, ...server, DB_NAME: dbName };
 }
 
-function bridgeEnv(env: Env, layout: DemoLayout, mqttPort: number, httpPort: number): Env {
+function bridgeEnv(env: Env, dbName: string, layout: DemoLayout, mqttPort: number, httpPort: number): Env {
   return {
-    ...demoDbEnv(env),
+    ...demoDbEnv(env, dbName),
     MQTT_HOST: '127.0.0.1',
     MQTT_PORT: String(mqttPort),
     MQTT_TLS: 'true',
@@ -50,6 +60,15 @@ function bridgeEnv(env: Env, layout: DemoLayout, mqttPort: number, httpPort: num
     DATA_DIR: layout.bridgeDataDir,
     HTTP_PORT: String(httpPort),
   };
+}
+
+/** The name is checked before connecting, so that `parc` is never even looked into. */
+async function checkDemoDatabase(db: DbConfig, force: boolean): Promise<{ refusal: string } | { markAsDemo: boolean }> {
+  const nameRefusal = productionNameRefusal(db.database, force);
+  if (nameRefusal) return { refusal: nameRefusal };
+  const state = await inspectDemoDatabase(db);
+  const stateRefusal = databaseStateRefusal(db.database, state, force);
+  return stateRefusal ? { refusal: stateRefusal } : { markAsDemo: mayMarkAsDemo(state) };
 }
 
 async function waitReady(httpPort: number, bridge: Child, logFile: string): Promise<void> {
@@ -72,13 +91,23 @@ async function waitReady(httpPort: number, bridge: Child, logFile: string): Prom
 export async function runDemo(opts: DemoOptions, env: Env, io: DemoIo): Promise<number> {
   const layout = demoLayout(opts.dir);
   // Every problem of the DB_* settings at once, before anything is made.
-  const { db } = loadDbConfig(demoDbEnv(env));
+  const { db } = loadDbConfig(demoDbEnv(env, opts.dbName));
+  if (env.DB_NAME && env.DB_NAME !== opts.dbName) {
+    io.out(`demo: DB_NAME (${env.DB_NAME}) is the bridge's setting and not used here; the demo's database is ${opts.dbName} (--db-name)`);
+  }
+  // Before anything is made: a real installation's database is not the demo's to fill.
+  const target = await checkDemoDatabase(db, opts.forceDb);
+  if ('refusal' in target) {
+    io.err(`demo: refused: ${target.refusal}`);
+    return EXIT_REFUSED;
+  }
+  const { markAsDemo } = target;
   await mkdir(layout.dir, { recursive: true });
   const made = await makeDemoPki(layout);
   io.out(`demo: PKI in ${layout.pkiDir} (${made ? 'made by mosquitto/server-certs.sh and clients-certs.sh' : 'reused'})`);
   const mqttPort = await freePortPreferring(env.MQTT_PORT ? Number(env.MQTT_PORT) : undefined);
   const httpPort = await freePortPreferring(env.HTTP_PORT ? Number(env.HTTP_PORT) : 8080);
-  const forBridge = bridgeEnv(env, layout, mqttPort, httpPort);
+  const forBridge = bridgeEnv(env, db.database, layout, mqttPort, httpPort);
   const config = loadBridgeConfig(forBridge);
 
   const children: Child[] = [];
@@ -86,7 +115,7 @@ export async function runDemo(opts: DemoOptions, env: Env, io: DemoIo): Promise<
   try {
     children.push(await startDemoBroker(layout, mqttPort));
     io.out(`demo: Mosquitto (shipped mosquitto.conf, mutual TLS) on 127.0.0.1:${mqttPort}, log ${layout.logs.broker}`);
-    pool = await prepareDemoDatabase(db, opts.serres, opts.bacs);
+    pool = await prepareDemoDatabase(db, opts.serres, opts.bacs, markAsDemo);
     io.out(`demo: database ${db.database} on ${db.user}@${db.host}:${db.port}, migrated, ${opts.serres} serre(s) of ${opts.bacs} bac(s)`);
     const bridge = await startChild('bridge', () => spawn(process.execPath, [CLI, 'start'], { env: forBridge, detached: true, stdio: 'pipe' }), layout.logs.bridge);
     children.push(bridge);
