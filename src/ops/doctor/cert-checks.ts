@@ -1,7 +1,10 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { daysUntilExpiry } from '../../tls/certificates.js';
+import { commonName, daysUntilExpiry, readCertificate } from '../../tls/certificates.js';
 import { errorText, fail, ok, warn, type CheckResult } from './check.js';
+
+// Named here too for the other doctor checks, which take them from this file.
+export { commonName, readCertificate as readCertificateFile };
 
 /** The bridge's own certificate files, checked offline before anything talks to the broker. */
 
@@ -15,16 +18,8 @@ export const EXPIRY_WARNING_DAYS = 30;
 
 const NEW_BRIDGE_CERT = 'issue a new one with `mosquitto/clients-certs.sh --force --bridge` and restart the bridge';
 
-export function readCertificateFile(file: string): X509Certificate {
-  return new X509Certificate(readFileSync(file));
-}
-
 export function isoDay(date: string): string {
   return new Date(date).toISOString().slice(0, 10);
-}
-
-export function commonName(cert: X509Certificate): string {
-  return /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? cert.subject.replace(/\n/g, ', ');
 }
 
 /** ok / warn / fail for a certificate's validity period at `now`. */
@@ -47,7 +42,7 @@ export function checkCa(caFile: string, now: number): { result: CheckResult; ca?
   const renew = 'a new CA means new certificates for the broker and every device (mosquitto/server-certs.sh, clients-certs.sh)';
   let ca: X509Certificate;
   try {
-    ca = readCertificateFile(caFile);
+    ca = readCertificate(caFile);
   } catch (err) {
     return { result: unreadable(CA_LABEL, caFile, err, 'point MQTT_CA_FILE at the ca.crt made by mosquitto/server-certs.sh') };
   }
@@ -60,7 +55,7 @@ export function checkCa(caFile: string, now: number): { result: CheckResult; ca?
 export function checkClientCert(certFile: string, now: number): { result: CheckResult; cert?: X509Certificate } {
   let cert: X509Certificate;
   try {
-    cert = readCertificateFile(certFile);
+    cert = readCertificate(certFile);
   } catch (err) {
     return { result: unreadable(CERT_LABEL, certFile, err, 'point MQTT_CERT_FILE at the client.crt made by `mosquitto/clients-certs.sh --bridge`') };
   }
