@@ -87,7 +87,7 @@ export class App {
       log.child({ part: 'watch' }),
     );
     // The bridge's own journal and the older ones it hands over are written by drains alike.
-    const drainFor = (journal: DrainJournal, clientId: string, part: string) => new Drain(
+    const drainFor = (journal: DrainJournal, clientId: string, part: string, sharedOrder = false) => new Drain(
       journal,
       this.pool,
       new CatalogCache(this.pool, config.cacheTtlMs),
@@ -99,7 +99,7 @@ export class App {
         batchSize: config.batchSize,
         retryDelayMs: config.db.retryDelayMs,
         maxPayloadBytes: config.maxPayloadBytes,
-        sharedControllerTopics: config.mqtt.sharedGroup !== '',
+        sharedControllerTopics: config.mqtt.sharedGroup !== '' || sharedOrder,
       },
     );
     this.drain = drainFor(this.journal, config.mqtt.clientId, 'drain');
@@ -109,12 +109,13 @@ export class App {
       clientId: config.mqtt.clientId,
       slotMode: opened.dataDir !== configured.dataDir,
       sync: configured.journalSync,
+      log: log.child({ part: 'handover' }),
     });
-    if (found.locked.length > 0) log.info({ files: found.locked }, 'journals in DATA_DIR held by other running bridges are left to them');
     this.handover = new JournalHandover(
       found.older,
       this.pool,
-      (journal, clientId) => drainFor(journal, clientId, 'handover'),
+      // A former shared group's slot journals each hold every controller event: ordered across them.
+      (older, clientId) => drainFor(older.view, clientId, 'handover', older.fromSharedGroup),
       config.mqtt.clientId,
       log.child({ part: 'handover' }),
       config.db.retryDelayMs,
@@ -146,7 +147,8 @@ export class App {
   }
 
   readiness() {
-    const problem = this.drain.databaseProblem;
+    // During a handover the bridge's own drain has not started: the handover's drain tells.
+    const problem = this.handover.active ? this.handover.databaseProblem : this.drain.databaseProblem;
     return {
       mqtt: this.source.connected,
       db: this.handover.active ? this.handover.dbConnected : this.drain.dbConnected,
@@ -215,8 +217,10 @@ export class App {
     this.summary.stop();
     await this.watch.stop();
     this.clockSkew.stop();
-    const olderWritten = !this.handover.active;
-    if (!olderWritten) await this.handover.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (monotonicMs() - started)));
+    // The older journal being written is flushed first; once all are, the own journal follows.
+    await this.handover.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (monotonicMs() - started)));
+    const olderWritten = this.handover.allWritten;
+    if (olderWritten) this.drain.start();
     const flushed = (await this.drain.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (monotonicMs() - started)))) && olderWritten;
     await this.pool.end().catch(() => undefined);
     await this.statusPool?.end().catch(() => undefined);

@@ -9,13 +9,19 @@
  * and the position row keeps guarding them against being written twice.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { errorMessage } from '../error-message.js';
+import type { Logger } from '../logger.js';
 import type { DrainJournal } from '../pipeline/drain-ports.js';
 import { JOURNAL_FILE, Journal, JournalLockedError, type JournalSync } from './journal.js';
 import { JournalPrefix } from './journal-prefix.js';
+import { unreadableJournalFix } from './unreadable-journal.js';
 
 /** The journal setting that names the client id of its position row. */
 export const POSITION_CLIENT_ID = 'position_client_id';
+
+/** The folder of a slot's journal under DATA_DIR (slots.ts). */
+const SLOT_DIR = /^slot-\d+$/;
 
 export interface OlderJournal {
   /** What is to be written: a whole journal, or the own journal's entries up to the start. */
@@ -26,6 +32,11 @@ export interface OlderJournal {
   readonly recordedClientId: string | undefined;
   /** The bridge's own journal (same file, new client id), not another one. */
   readonly own: boolean;
+  /**
+   * A slot-<n> journal: its instance was one of a shared group, where every instance receives
+   * every controller message, so its controller events interleave with the other slots' ones.
+   */
+  readonly fromSharedGroup: boolean;
   /** Called once written (or found to be the bridge's own after all): hands the journal over. */
   finish(clientId: string): void;
   /** Lets go of the journal's file (another journal's lock) without finishing. */
@@ -41,13 +52,60 @@ export interface JournalSearch {
   /** MQTT_CLIENT_ID with `{slot}`: the journal is DATA_DIR/slot-<n>. */
   slotMode: boolean;
   sync: JournalSync;
+  log: Logger;
+}
+
+/** What a journal holds, as `doctor` and the handover see it. */
+export interface JournalContents {
+  file: string;
+  entries: number;
+  /** Receipt time of its oldest entry; undefined when it holds none. */
+  oldestReceivedAt: number | undefined;
+  /** The client id its position row is recorded under; undefined for a journal made before it was. */
+  recordedClientId: string | undefined;
+}
+
+function contentsOf(journal: Journal): JournalContents {
+  return {
+    file: journal.file,
+    entries: journal.backlogSize().entries,
+    oldestReceivedAt: journal.oldestReceivedAt(),
+    recordedClientId: journal.setting(POSITION_CLIENT_ID),
+  };
+}
+
+/**
+ * Opens the journal in `dir` the way the bridge does, with its exclusive lock: 'locked' when a
+ * running bridge holds it. Throws when the file cannot be opened (damaged, no permission).
+ */
+function openUnlocked(dir: string, sync: JournalSync): Journal | 'locked' {
+  try {
+    return new Journal(dir, sync);
+  } catch (err) {
+    if (err instanceof JournalLockedError) return 'locked';
+    throw err;
+  }
+}
+
+/**
+ * What the journal in `dir` holds, opened for a moment: 'locked' when a running bridge holds
+ * it. Throws when the file cannot be opened (see unreadable-journal.ts).
+ */
+export function peekJournal(dir: string, sync: JournalSync = 'normal'): JournalContents | 'locked' {
+  const journal = openUnlocked(dir, sync);
+  if (journal === 'locked') return 'locked';
+  try {
+    return contentsOf(journal);
+  } finally {
+    journal.close();
+  }
 }
 
 /** Directories under DATA_DIR that hold a journal: DATA_DIR itself and its slot-<n> folders. */
 export function journalDirs(dataDir: string): string[] {
   const slots = (() => {
     try {
-      return readdirSync(dataDir).filter((name) => /^slot-\d+$/.test(name));
+      return readdirSync(dataDir).filter((name) => SLOT_DIR.test(name));
     } catch {
       return [];
     }
@@ -71,6 +129,7 @@ function ownPrefix(search: JournalSearch): OlderJournal | undefined {
     entries,
     recordedClientId: recorded,
     own: true,
+    fromSharedGroup: false,
     finish: (id) => own.setSetting(POSITION_CLIENT_ID, id),
     release: () => undefined,
   };
@@ -83,24 +142,20 @@ function ownPrefix(search: JournalSearch): OlderJournal | undefined {
  * to a configuration without `{slot}`. Without slot mode, the slots are the old ones.
  */
 function otherJournal(dir: string, sync: JournalSync): OlderJournal | 'locked' | undefined {
-  let journal: Journal;
-  try {
-    journal = new Journal(dir, sync);
-  } catch (err) {
-    if (err instanceof JournalLockedError) return 'locked';
-    throw err;
-  }
-  const entries = journal.backlogSize().entries;
+  const journal = openUnlocked(dir, sync);
+  if (journal === 'locked') return 'locked';
+  const { file, entries, recordedClientId } = contentsOf(journal);
   if (entries === 0) {
     journal.close();
     return undefined;
   }
   return {
     view: journal,
-    file: journal.file,
+    file,
     entries,
-    recordedClientId: journal.setting(POSITION_CLIENT_ID),
+    recordedClientId,
     own: false,
+    fromSharedGroup: SLOT_DIR.test(basename(dir)),
     finish: () => journal.close(),
     release: () => journal.close(),
   };
@@ -110,20 +165,31 @@ export interface FoundJournals {
   older: OlderJournal[];
   /** Journals with a lock held by a running bridge: its own business. */
   locked: string[];
+  /** Journals that cannot be opened (damaged, no permission): skipped, with a WARN line. */
+  unreadable: string[];
 }
 
 /** The bridge's own older entries first, then the other journals in DATA_DIR that qualify. */
 export function findOlderJournals(search: JournalSearch): FoundJournals {
   const older: OlderJournal[] = [];
   const locked: string[] = [];
+  const unreadable: string[] = [];
   const own = ownPrefix(search);
   if (own) older.push(own);
   const others = journalDirs(search.dataDir).filter((dir) => (search.slotMode ? dir === search.dataDir : dir !== search.dataDir));
   for (const dir of others) {
-    if (join(dir, JOURNAL_FILE) === search.own.file) continue;
-    const found = otherJournal(dir, search.sync);
-    if (found === 'locked') locked.push(join(dir, JOURNAL_FILE));
-    else if (found) older.push(found);
+    const file = join(dir, JOURNAL_FILE);
+    if (file === search.own.file) continue;
+    try {
+      const found = otherJournal(dir, search.sync);
+      if (found === 'locked') locked.push(file);
+      else if (found) older.push(found);
+    } catch (err) {
+      // Another bridge's old journal must not keep this one from starting: it goes on without it.
+      unreadable.push(file);
+      search.log.warn({ file, err: errorMessage(err), fix: unreadableJournalFix(err) }, 'an older journal in DATA_DIR cannot be opened; the bridge starts without writing it');
+    }
   }
-  return { older, locked };
+  if (locked.length > 0) search.log.info({ files: locked }, 'journals in DATA_DIR held by other running bridges are left to them');
+  return { older, locked, unreadable };
 }
