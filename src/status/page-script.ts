@@ -25,6 +25,8 @@ export const PAGE_SCRIPT = `
     DB_INSERT_ERROR: 'Ligne refusée par la base',
     UNEXPECTED_ERROR: 'Erreur inattendue'
   };
+  // Nicer names for the three shipped sensors only. Sensors are data: any other capteur.type
+  // shows as itself, with the unit of its capteur row, without a new release.
   var CAPTEUR_LABELS = {
     humiditeAmbiante: 'Humidité ambiante',
     humiditeSol: 'Humidité du sol',
@@ -35,6 +37,11 @@ export const PAGE_SCRIPT = `
   var lastSuccess = null;
 
   function $(id) { return document.getElementById(id); }
+
+  /** labels[key], or fallback: a type from the database may be 'constructor' or '__proto__'. */
+  function label(labels, key, fallback) {
+    return Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : fallback;
+  }
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -223,7 +230,7 @@ export const PAGE_SCRIPT = `
     s.errors.forEach(function (e) {
       var li = el('li', 'error-item');
       var head = el('div', 'error-head');
-      var type = el('span', 'badge ko', (TYPE_LABELS[e.type] || 'Erreur') + ' · ' + e.type);
+      var type = el('span', 'badge ko', label(TYPE_LABELS, e.type, 'Erreur') + ' · ' + e.type);
       head.appendChild(type);
       head.appendChild(el('span', 'muted', frDateTime(e.at, today)));
       li.appendChild(head);
@@ -251,7 +258,7 @@ export const PAGE_SCRIPT = `
   function sensorItem(c, today) {
     var li = el('li', c.silent ? 'silent' : null);
     li.setAttribute('data-capteur', c.type);
-    li.appendChild(el('span', 'sensor-name', (CAPTEUR_LABELS[c.type] || c.type) + (c.silent ? ' · silencieux' : '')));
+    li.appendChild(el('span', 'sensor-name', label(CAPTEUR_LABELS, c.type, c.type) + (c.silent ? ' · silencieux' : '')));
     li.appendChild(el('span', 'sensor-value', nf1.format(c.value) + (c.unite ? ' ' + c.unite : '')));
     var age = el('span', 'sensor-age', ago(c.ageSeconds));
     age.title = 'Dernière mesure : ' + frDateTime(c.at, today);
