@@ -3,6 +3,7 @@
  * Start: journal → database pool and drain → broker → HTTP. Stop: broker first (no new
  * messages), then the drain flushes the journal within the deadline, then the rest closes.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { BridgeConfig } from './config.js';
 import { CatalogCache } from './db/catalog.js';
 import { ClockSkewMonitor } from './db/clock-skew.js';
@@ -30,6 +31,9 @@ import { ThroughputSampler } from './status/throughput.js';
 import { daysUntilExpiry, readCertificate } from './tls/certificates.js';
 import { errorMessage } from './error-message.js';
 import { monotonicMs } from './time.js';
+
+/** How long the exit waits for the database connections to close. */
+const POOL_CLOSE_MS = 2_000;
 
 export class App {
   readonly metrics = new Metrics();
@@ -222,8 +226,9 @@ export class App {
     const olderWritten = this.handover.allWritten;
     if (olderWritten) this.drain.start();
     const flushed = (await this.drain.stop(Math.max(1_000, this.config.shutdownTimeoutMs - (monotonicMs() - started)))) && olderWritten;
-    await this.pool.end().catch(() => undefined);
-    await this.statusPool?.end().catch(() => undefined);
+    // A frozen server never answers QUIT: closing the pools must not hold the exit.
+    const poolsClosed = Promise.all([this.pool.end(), this.statusPool?.end()]).catch(() => undefined);
+    await Promise.race([poolsClosed, delay(POOL_CLOSE_MS, undefined, { ref: false })]);
     const backlog = this.journal.backlogSize();
     this.journal.close();
     await this.http?.stop();

@@ -6,8 +6,10 @@
  * batch back and is thrown to the caller, which decides by its kind (db/errors.ts).
  *
  * Every statement fits the server's max_allowed_packet: rows are sent in chunks sized from it.
- * The position is written first: its row lock makes a reconciliation (drain.ts) wait for a
- * transaction still in flight on a connection given up on, instead of reading past it.
+ * The position is written first, and only if the database is still where the batch starts
+ * (compare and set): a transaction sent on a connection given up on (a statement timeout) may
+ * still run once the server answers again, and would then write its batch a second time. Its
+ * row lock also makes a reconciliation (drain.ts) wait for such a transaction, not read past it.
  */
 import { performance } from 'node:perf_hooks';
 import { fr } from '../decode/messages-fr.js';
@@ -30,6 +32,8 @@ import { describeDbError, isRowRefused, refusesEveryRow, SchemaRefusal } from '.
 import type { Connection } from './pool.js';
 
 export interface Batch {
+  /** The journal position the batch starts after: where the database must still be. */
+  afterSeq: number;
   lastSeq: number;
   mesures: MesureRow[];
   errors: ErrorRow[];
@@ -89,9 +93,27 @@ const mesureRowBytes = () => MESURE_ROW_BYTES;
 
 const INSERT_MESURE = 'INSERT INTO mesure (bac, capteur, value, mesure_a) VALUES ?';
 const INSERT_ERROR = 'INSERT INTO error (type_erreur, message, valeur, erreur_a) VALUES ?';
-const UPSERT_POSITION =
+// The position, in three statements of the same round trip. First its row is locked (made if
+// missing): a transaction that holds it is waited for. Then it is read, after the lock, so the
+// read sees what that transaction committed; the read fails (1242: a scalar subquery with two
+// rows, plain SQL's one way to abort a multi-statement) when this journal's position is not
+// where the batch starts. Then it is moved to the batch's end.
+const LOCK_POSITION =
   'INSERT INTO bridge_journal_position (client_id, journal_id, last_seq, updated_at) VALUES (?, ?, ?, NOW()) ' +
-  'ON DUPLICATE KEY UPDATE journal_id = VALUES(journal_id), last_seq = VALUES(last_seq), updated_at = VALUES(updated_at)';
+  'ON DUPLICATE KEY UPDATE client_id = client_id';
+const CHECK_POSITION =
+  'SELECT (SELECT 1 FROM bridge_journal_position WHERE client_id = ? AND journal_id = ? AND last_seq <> ? UNION ALL SELECT 1) AS position_check';
+const MOVE_POSITION = 'UPDATE bridge_journal_position SET journal_id = ?, last_seq = ?, updated_at = NOW() WHERE client_id = ?';
+const POSITION_STATEMENTS = [LOCK_POSITION, CHECK_POSITION, MOVE_POSITION];
+const ER_SUBQUERY_NO_1_ROW = 1242;
+
+/** The database is past where the batch starts: another transaction wrote it. */
+export class PositionMoved extends Error {
+  constructor() {
+    super('the journal position in the database moved under this batch: it is already written');
+    this.name = 'PositionMoved';
+  }
+}
 
 /** The refusal of a row too large for any statement, worded as the server would. */
 function packetTooLarge(bytes: number, limit: number) {
@@ -120,6 +142,10 @@ function chunks<T>(items: T[], sizeOf: (item: T) => number, budget: number): T[]
 /** What a controller event says, without the bridge's own stamps: the same in every instance. */
 function eventContent(event: ControllerEvent): Record<string, unknown> {
   return event.kind === 'connect' ? { kind: event.kind, mac: event.mac, ip: event.ip, status: event.status } : { kind: event.kind, mac: event.mac };
+}
+
+function positionMoved(err: unknown): PositionMoved | undefined {
+  return (err as { errno?: unknown }).errno === ER_SUBQUERY_NO_1_ROW ? new PositionMoved() : undefined;
 }
 
 function refusedRow(table: string, err: unknown, valeur: string, at: number, topic: string): ErrorRow {
@@ -193,8 +219,8 @@ export class BatchWriter {
    * refused a row: the transaction is rolled back and the careful path takes over.
    */
   private async writeInOneRoundTrip(conn: Connection, batch: Batch, errors: ErrorRow[]): Promise<boolean> {
-    const statements = ['START TRANSACTION', UPSERT_POSITION];
-    const values: unknown[] = [...this.positionValues(batch)];
+    const statements = ['START TRANSACTION', ...POSITION_STATEMENTS];
+    const values: unknown[] = this.positionValues(batch);
     if (batch.mesures.length > 0) {
       statements.push(INSERT_MESURE);
       values.push(mesureRows(batch.mesures));
@@ -210,14 +236,15 @@ export class BatchWriter {
     } catch (err) {
       await this.rollback(conn, err);
       if (isRowRefused(err)) return false;
-      throw err;
+      throw positionMoved(err) ?? err;
     }
   }
 
   private async writeCarefully(conn: Connection, batch: Batch, errors: ErrorRow[], limitErrors: (rows: ErrorRow[]) => ErrorRow[]): Promise<WriteResult> {
     await this.query(conn, 'START TRANSACTION');
     try {
-      await this.query(conn, UPSERT_POSITION, this.positionValues(batch));
+      const values = this.positionValues(batch);
+      for (const [i, sql] of POSITION_STATEMENTS.entries()) await this.query(conn, sql, values.slice(i * 3, i * 3 + 3));
       const refused: ErrorRow[] = [];
       const mesures = await this.insertAll(conn, 'mesure', INSERT_MESURE, batch.mesures, mesureRow, mesureRowBytes, (m, err) =>
         refused.push(refusedRow('mesure', err, JSON.stringify(mesureRow(m)), m.at, `mesure/${m.bac}`)),
@@ -233,7 +260,7 @@ export class BatchWriter {
       return { mesures, errors: allErrors, controllers };
     } catch (err) {
       await this.rollback(conn, err);
-      throw err;
+      throw positionMoved(err) ?? err;
     }
   }
 
@@ -301,8 +328,10 @@ export class BatchWriter {
     return written;
   }
 
+  /** The values of POSITION_STATEMENTS, three each. */
   private positionValues(batch: Batch): unknown[] {
-    return [this.position.clientId, this.position.journalId, batch.lastSeq];
+    const { clientId, journalId } = this.position;
+    return [clientId, journalId, batch.afterSeq, clientId, journalId, batch.afterSeq, journalId, batch.lastSeq, clientId];
   }
 
   /** An error row cut so that it fits one statement, however small the server's limit. */

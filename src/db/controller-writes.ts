@@ -14,7 +14,8 @@
  *
  * Deadlocks: rows are locked with an upsert first (never a locking read of a missing key, which
  * takes gap locks that two inserts then wait on), in sorted key order, controllers before error
- * claims, so that two instances always lock in the same order.
+ * claims, so that two instances always lock in the same order. Once locked, they are read with a
+ * locking read too: a plain read would see the transaction's snapshot, older than the lock.
  */
 import { createHash } from 'node:crypto';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
@@ -90,7 +91,9 @@ export class ControllerOrder {
         conn,
         'SELECT id_controleur AS mac, last_event_ms AS at, journal_id AS journalId, last_seq AS seq, ' +
           'last_event_ms > UNIX_TIMESTAMP(NOW(3)) * 1000 + ? AS fromFuture ' +
-          'FROM bridge_controleur_event WHERE id_controleur IN (?)',
+          // A locking read: it sees what the other instances committed, not the transaction's
+          // snapshot (taken earlier, at the position check).
+          'FROM bridge_controleur_event WHERE id_controleur IN (?) FOR UPDATE',
         [FUTURE_TOLERANCE_MS, macs],
       );
       for (const r of rows) {
@@ -152,7 +155,8 @@ export async function claimControllerErrors(conn: Connection, errors: ErrorRow[]
   }
   const last = new Map<string, number>();
   if (keys.length > 0) {
-    const rows = await query<RowDataPacket[]>(conn, 'SELECT error_key AS k, last_event_ms AS at FROM bridge_controleur_error WHERE error_key IN (?)', [keys]);
+    // Locking read, as above: the latest claims, not the transaction's snapshot.
+    const rows = await query<RowDataPacket[]>(conn, 'SELECT error_key AS k, last_event_ms AS at FROM bridge_controleur_error WHERE error_key IN (?) FOR UPDATE', [keys]);
     for (const r of rows) last.set(String(r.k), Number(r.at));
   }
   const claimed = new Set<ErrorRow>();

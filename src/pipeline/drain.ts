@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RowDataPacket } from 'mysql2';
-import { BatchWriter, type Batch } from '../db/batch-writer.js';
+import { BatchWriter, PositionMoved, type Batch } from '../db/batch-writer.js';
 import type { CatalogCache } from '../db/catalog.js';
 import { classifyDbError, describeDbError, setupFix, type SetupFix } from '../db/errors.js';
 import type { Connection, Pool } from '../db/pool.js';
@@ -157,6 +157,10 @@ export class Drain {
         // before writing anything, or the batch would be written twice.
         this.reconciled = false;
         this.next = undefined;
+        if (err instanceof PositionMoved) {
+          this.log.info({ committedSeq: this.committedSeq }, 'the batch was already written by a transaction given up on earlier; reading the position again');
+          continue;
+        }
         this.failed(err);
         // New entries must not shorten the wait: only a stop does.
         if (!this.stopped) await this.stopSignal.wait(this.opts.retryDelayMs);
@@ -233,6 +237,7 @@ export class Drain {
       entryCount: decoded.length,
       receivedUpTo: last.receivedAt,
       batch: {
+        afterSeq,
         lastSeq: last.seq,
         mesures: decoded.flatMap((d): MesureRow[] => d.mesures),
         errors: decoded.flatMap((d): ErrorRow[] => d.errors),
@@ -252,7 +257,7 @@ export class Drain {
 
   /** Nothing to write: check the database still answers, and write due error summaries. */
   private async idleTick(): Promise<void> {
-    const batch = { lastSeq: this.committedSeq, mesures: [], errors: [], controllers: [] };
+    const batch = { afterSeq: this.committedSeq, lastSeq: this.committedSeq, mesures: [], errors: [], controllers: [] };
     await this.writeWithRetries({ batch, entryCount: 0, receivedUpTo: Date.now() });
   }
 

@@ -5,6 +5,7 @@
  */
 import { cpSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchWriter, PositionMoved, type Batch } from '../../src/db/batch-writer.js';
 import { CatalogCache } from '../../src/db/catalog.js';
 import { createWriterPool, type Pool } from '../../src/db/pool.js';
 import { Journal } from '../../src/journal/journal.js';
@@ -85,5 +86,42 @@ describe('exactly once', () => {
     await drain.stop(5_000);
     journal.close();
     expect(await checkDelivery(db, new Map([[2, 20]]))).toEqual({ expected: 20, rows: 20, lost: 0, duplicated: 0 });
+  });
+
+  /**
+   * A transaction sent on a connection given up on (statement timeout) may still run once the
+   * server answers again, before or after the batch is written anew: whichever comes second must
+   * write nothing.
+   */
+  describe('a batch sent twice (a transaction given up on that still runs)', () => {
+    const writer = new BatchWriter({ clientId: 'eo-zombie', journalId: '00000000-0000-4000-8000-000000000001' }, createLogger('error'), { sharedControllerTopics: false });
+    const batch = async (afterSeq: number, lastSeq: number, values: number[]): Promise<Batch> => {
+      const [rows] = await pool.query<import('mysql2').RowDataPacket[]>(
+        'SELECT b.id_bac AS id FROM bac b JOIN serre s ON b.serre = s.id_serre WHERE s.numero = 1 AND b.numero = 3',
+      );
+      const bac = Number(rows[0]!.id);
+      return { afterSeq, lastSeq, mesures: values.map((i) => ({ bac, capteur: 1, value: i / 100, at: Date.now() })), errors: [], controllers: [] };
+    };
+    const write = async (b: Batch) => {
+      const conn = await pool.getConnection();
+      try {
+        return await writer.write(conn, b, (rows) => rows);
+      } finally {
+        conn.release();
+      }
+    };
+
+    it('the late one is refused, in the fast path and in the careful one, and nothing is written twice', async () => {
+      const first = await batch(0, 5, [0, 1, 2, 3, 4]);
+      await write(first);
+      // The same batch again: the position is at 5, not at 0 where it starts.
+      await expect(write(first)).rejects.toBeInstanceOf(PositionMoved);
+      // The careful path (a batch with a controller event takes it) has the same guard.
+      const careful: Batch = { ...first, controllers: [{ kind: 'disconnect', mac: '24:6F:28:00:0E:EE', at: Date.now(), seq: 5 }] };
+      await expect(write(careful)).rejects.toBeInstanceOf(PositionMoved);
+      // The next batch, from where the database is, goes through.
+      await write(await batch(5, 8, [5, 6, 7]));
+      expect(await checkDelivery(db, new Map([[3, 8]]))).toEqual({ expected: 8, rows: 8, lost: 0, duplicated: 0 });
+    });
   });
 });

@@ -35,4 +35,24 @@ it('notices a frozen server within the statement timeout and loses nothing', asy
   expect(dbErrors).toHaveLength(1);
   expect(String(dbErrors[0]!.message)).toMatch(/DB_STATEMENT_TIMEOUT|PROTOCOL_SEQUENCE_TIMEOUT/);
   await bridge.waitReady(30_000);
+  expect(await bridge.stop()).toBe(0); // the next test's bridges use the same client id
+});
+
+it('stops on SIGTERM while the server is frozen, and the next start writes what was kept', async () => {
+  const first = await setup.stack.startBridge({ DB_STATEMENT_TIMEOUT: '2', SHUTDOWN_TIMEOUT: '5' });
+  const device = await setup.stack.device('24:6F:28:00:0F:11');
+  const stream = new SteadyStream([device], 50, 3, 0).start();
+  await sleep(1_000);
+  setup.mariadb.freeze();
+  await sleep(3_000);
+  // The exit must not wait on the frozen server (a statement, a connection, closing the pool).
+  expect(await first.stop('SIGTERM')).toBe(0);
+  expect(first.logs()).toMatch(/stopped before the journal was fully written/);
+  const sent = await stream.stop();
+  setup.mariadb.thaw();
+
+  await setup.stack.startBridge({ DATA_DIR: first.dataDir });
+  const delivery = await waitForDelivery(setup.stack.db, sent, 60_000);
+  expect(delivery.lost).toBe(0);
+  expect(delivery.duplicated).toBe(0);
 });
