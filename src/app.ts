@@ -46,7 +46,7 @@ export class App {
   readonly source: MqttSource;
   /** Silent sensors and "no reading at all", fed by the drain's commits and the readings counter. */
   readonly watch: GreenhouseWatch;
-  /** `clockSkew.state()`: the bridge's clock against the database's, for the status page. */
+  /** The bridge's clock against the database's: logged, a metric, and on the status page. */
   readonly clockSkew: ClockSkewMonitor;
   /** Journals left under another client id, written before this bridge's own (handover.ts). */
   private readonly handover: JournalHandover;
@@ -200,6 +200,7 @@ export class App {
         clientId: config.mqtt.clientId,
         startedAt: this.startedAt,
         watch: () => this.watch.view(),
+        clock: () => this.clockSkew.state(),
       });
       const http = { host: config.httpHost, port: config.httpPort, token: config.httpToken, metricsAuth: config.httpMetricsAuth };
       this.http = new HttpServer(http, () => this.readiness(), this.metrics, this.log.child({ part: 'http' }), statusRoutes(status));

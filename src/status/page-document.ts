@@ -131,6 +131,7 @@ export const PAGE_HTML = `<!doctype html>
       <div class="card-head"><h2 id="database-title">Base de données</h2><span id="database-badge" class="badge unknown">…</span></div>
       <div id="database-detail" class="muted"></div>
       <div id="database-problem" class="alert problem" role="alert" hidden></div>
+      <div id="database-clock" class="muted"></div>
     </section>
     <section class="card" id="journal" aria-labelledby="journal-title">
       <div class="card-head"><h2 id="journal-title">File d'attente locale</h2><span id="journal-badge" class="badge unknown">…</span></div>

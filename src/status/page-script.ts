@@ -108,6 +108,17 @@ export const PAGE_SCRIPT = `
     if (p.fix) setBadge($('database-badge'), 'ko', 'Écritures suspendues');
   }
 
+  /** Receipt times come from the bridge's clock; the web app compares them with the database's. */
+  function renderClock(c) {
+    var el = $('database-clock');
+    el.className = c && c.overLimit ? 'alert problem' : 'muted';
+    if (!c) { el.textContent = ''; return; }
+    var gap = Math.abs(c.skewSeconds).toLocaleString('fr-FR') + ' s';
+    if (!c.overLimit) { el.textContent = 'Horloge du pont d’accord avec la base (écart ' + gap + ').'; return; }
+    el.textContent = 'Horloge du pont en ' + (c.skewSeconds > 0 ? 'avance' : 'retard') + ' de ' + gap +
+      ' sur la base (plus de ' + c.limitSeconds + ' s) : les heures des mesures seront décalées. Régler l’heure (NTP) du serveur du pont ou de la base.';
+  }
+
   function renderJournal(j) {
     var badge = $('journal-badge');
     if (j.full || !j.underBudget) setBadge(badge, 'ko', 'Pleine');
@@ -388,6 +399,7 @@ export const PAGE_SCRIPT = `
     renderConnection('broker', s.broker, 'Connecté', 'Déconnecté');
     renderConnection('database', s.database, 'Connectée', 'Déconnectée');
     renderDbProblem(s.dbProblem);
+    renderClock(s.clock);
     renderJournal(s.journal);
     renderBacs(s, today);
     renderChart(s.throughput);

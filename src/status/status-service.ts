@@ -6,6 +6,7 @@
  * served — that is exactly when the team needs the page. Nothing served names the database
  * account (redact.ts): the page may be open to the whole network.
  */
+import { CLOCK_SKEW_LIMIT_SECONDS, type ClockSkewState } from '../db/clock-skew.js';
 import type { RowDataPacket } from 'mysql2';
 import type { DbProblemView, Readiness } from '../http/server.js';
 import { publicDbProblem, redactNullable, redactSecrets } from '../http/redact.js';
@@ -33,6 +34,8 @@ export interface StatusDeps {
   startedAt: number;
   /** The greenhouse watch (silent sensors, no readings at all); absent, both parts are null. */
   watch?: () => WatchView;
+  /** The bridge's clock against the database's (db/clock-skew.ts); absent, `clock` is null. */
+  clock?: () => ClockSkewState;
   now?: () => number;
   dbReadTimeoutMs?: number;
 }
@@ -67,6 +70,8 @@ export interface StatusSnapshot {
   database: { connected: boolean; reconnects: number };
   /** Why the database takes no writes and what to do (a grant, a table, read-only, unreachable). */
   dbProblem: DbProblemView | null;
+  /** Bridge clock minus the database's, and whether that is over the limit (60 s). */
+  clock: { skewSeconds: number; overLimit: boolean; limitSeconds: number } | null;
   journal: JournalState & { underBudget: boolean };
   totals: { received: number; written: number; errors: number };
   throughput: { intervalSeconds: number; windowSeconds: number; samples: ThroughputSample[]; current: ThroughputSample | null };
@@ -113,6 +118,12 @@ export class StatusService {
     this.timeoutMs = deps.dbReadTimeoutMs ?? DB_READ_TIMEOUT_MS;
   }
 
+  private clock(): StatusSnapshot['clock'] {
+    const state = this.deps.clock?.();
+    if (state?.skewSeconds === undefined) return null;
+    return { skewSeconds: Math.round(state.skewSeconds * 10) / 10, overLimit: state.overLimit, limitSeconds: CLOCK_SKEW_LIMIT_SECONDS };
+  }
+
   async snapshot(): Promise<StatusSnapshot> {
     const { deps } = this;
     const now = this.now();
@@ -135,6 +146,7 @@ export class StatusService {
       broker: { connected: readiness.mqtt, reconnects: brokerReconnects },
       database: { connected: readiness.db, reconnects: dbReconnects },
       dbProblem: publicDbProblem(readiness.dbProblem),
+      clock: this.clock(),
       journal: { ...journal, underBudget: readiness.journalUnderBudget },
       totals,
       throughput: {

@@ -50,6 +50,10 @@ it.skipIf(!existsSync(LIBFAKETIME))('finds a new bac within the cache TTL after 
   writeFileSync(offsetFile, '-1h\n');
   await bridge.waitForLog(/"level":"warn".*differ by more than 60 s/, 20_000);
   expect(await metricValue(bridge, 'parc_bridge_clock_skew_seconds')).toBeLessThan(-3500);
+  // And on the status page's data.
+  const stepped = JSON.parse((await bridge.get('/api/status')).body) as { clock: { skewSeconds: number; overLimit: boolean } };
+  expect(stepped.clock.overLimit).toBe(true);
+  expect(stepped.clock.skewSeconds).toBeLessThan(-3500);
 
   // The web app adds a bac after the step; its device publishes every second. A reading right
   // after a catalog load is reported as BAC_NOT_FOUND (a miss re-checks once the load is 5 s
@@ -67,5 +71,6 @@ it.skipIf(!existsSync(LIBFAKETIME))('finds a new bac within the cache TTL after 
   writeFileSync(offsetFile, '+0\n');
   await bridge.waitForLog(/"level":"info".*agrees with the database's again/, 20_000);
   expect(Math.abs(await metricValue(bridge, 'parc_bridge_clock_skew_seconds'))).toBeLessThan(60);
+  expect((JSON.parse((await bridge.get('/api/status')).body) as { clock: { overLimit: boolean } }).clock.overLimit).toBe(false);
   await bridge.stop();
 });
