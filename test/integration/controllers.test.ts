@@ -4,13 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishAsync } from '../helpers/readings.js';
 import { createStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
+import { controleurRow } from '../helpers/controleur.js';
 
 let stack: Stack;
 
-async function controller(mac: string): Promise<{ ip: string | null; status: number } | undefined> {
-  const rows = await stack.db.query<RowDataPacket[]>('SELECT ip, status FROM controleur WHERE id_controleur = ?', [mac]);
-  return rows[0] ? { ip: rows[0].ip as string | null, status: Number(rows[0].status) } : undefined;
-}
+const controller = (mac: string) => controleurRow(stack.db, mac);
 
 beforeAll(async () => {
   stack = await createStack();

@@ -4,13 +4,13 @@
  * the controller status follows the broker's order, and one bad controller message is one row.
  */
 import { randomBytes } from 'node:crypto';
-import type { RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newDataDir, type BridgeProcess } from '../helpers/bridge-process.js';
 import { metricValue } from '../helpers/metrics.js';
 import { publishAsync, SteadyStream, waitForDelivery } from '../helpers/readings.js';
 import { createStack, type Stack } from '../helpers/stack.js';
 import { sleep, waitFor } from '../helpers/wait.js';
+import { controleurRow } from '../helpers/controleur.js';
 
 let stack: Stack;
 
@@ -22,10 +22,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function controller(mac: string): Promise<{ ip: string; status: number } | undefined> {
-  const rows = await stack.db.query<RowDataPacket[]>('SELECT ip, status FROM controleur WHERE id_controleur = ?', [mac]);
-  return rows[0] ? { ip: String(rows[0].ip), status: Number(rows[0].status) } : undefined;
-}
+const controller = (mac: string) => controleurRow(stack.db, mac);
 
 it('spreads the readings over three instances, survives losing one, writes everything once', async () => {
   const shared = {

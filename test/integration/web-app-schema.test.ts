@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { publishAsync, readingPayload } from '../helpers/readings.js';
 import { createStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
+import { controleurRow } from '../helpers/controleur.js';
 
 let stack: Stack;
 
@@ -18,10 +19,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function controller(mac: string): Promise<{ ip: string; status: number } | undefined> {
-  const rows = await stack.db.query<RowDataPacket[]>('SELECT ip, status FROM controleur WHERE id_controleur = ?', [mac]);
-  return rows[0] ? { ip: String(rows[0].ip), status: Number(rows[0].status) } : undefined;
-}
+const controller = (mac: string) => controleurRow(stack.db, mac);
 
 it('controleur.nom NOT NULL without a default: a new controller is one DB_INSERT_ERROR, known ones and readings go on', async () => {
   const known = '24:6F:28:00:0B:01';

@@ -5,17 +5,14 @@
  * parc_bridge_clock_skew_seconds, then an INFO line once the clock is right again.
  * libfaketime moves the bridge process's wall clock only.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { tempDir } from '../../helpers/cleanup.js';
+import { fakeClock, fakeClockAvailable } from '../../helpers/fake-clock.js';
 import { metricValue } from '../../helpers/metrics.js';
 import { publishAsync } from '../../helpers/readings.js';
 import { createStack, type Stack } from '../../helpers/stack.js';
 import { waitFor } from '../../helpers/wait.js';
 
-const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 const CACHE_TTL_SECONDS = 20;
 
 let stack: Stack;
@@ -28,16 +25,10 @@ afterAll(async () => {
   await stack?.close();
 });
 
-it.skipIf(!existsSync(LIBFAKETIME))('finds a new bac within the cache TTL after the clock steps back an hour, and reports the skew', async () => {
-  const offsetFile = join(tempDir('parc-faketime-'), 'offset');
-  writeFileSync(offsetFile, '+0\n');
+it.skipIf(!fakeClockAvailable)('finds a new bac within the cache TTL after the clock steps back an hour, and reports the skew', async () => {
+  const clock = fakeClock();
   const bridge = await stack.startBridge({
-    LD_PRELOAD: LIBFAKETIME,
-    FAKETIME_TIMESTAMP_FILE: offsetFile,
-    FAKETIME_NO_CACHE: '1',
-    // Timers and durations run on the monotonic clock, which a wall-clock step does not move.
-    FAKETIME_DONT_FAKE_MONOTONIC: '1',
-    DONT_FAKE_MONOTONIC: '1',
+    ...clock.env,
     CACHE_TTL: String(CACHE_TTL_SECONDS),
     CLOCK_CHECK_INTERVAL: '1',
   });
@@ -47,7 +38,7 @@ it.skipIf(!existsSync(LIBFAKETIME))('finds a new bac within the cache TTL after 
   await waitFor('the first reading', async () => (await stack.db.count('mesure')) === 1);
   expect(bridge.logs()).not.toMatch(/differ by more than 60 s/);
 
-  writeFileSync(offsetFile, '-1h\n');
+  clock.step('-1h');
   await bridge.waitForLog(/"level":"warn".*differ by more than 60 s/, 20_000);
   expect(await metricValue(bridge, 'parc_bridge_clock_skew_seconds')).toBeLessThan(-3500);
   // And on the status page's data.
@@ -68,7 +59,7 @@ it.skipIf(!existsSync(LIBFAKETIME))('finds a new bac within the cache TTL after 
     clearInterval(publishing);
   }
 
-  writeFileSync(offsetFile, '+0\n');
+  clock.step('+0');
   await bridge.waitForLog(/"level":"info".*agrees with the database's again/, 20_000);
   expect(Math.abs(await metricValue(bridge, 'parc_bridge_clock_skew_seconds'))).toBeLessThan(60);
   expect((JSON.parse((await bridge.get('/api/status')).body) as { clock: { overLimit: boolean } }).clock.overLimit).toBe(false);

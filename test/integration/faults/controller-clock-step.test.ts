@@ -2,16 +2,13 @@
  * The bridge's wall clock stepped back one hour mid-run (an NTP step, a VM restored): controller
  * status still follows the last event. libfaketime moves the bridge process's clock only.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { tempDir } from '../../helpers/cleanup.js';
+import { controleurRow } from '../../helpers/controleur.js';
+import { fakeClock, fakeClockAvailable } from '../../helpers/fake-clock.js';
 import { publishAsync } from '../../helpers/readings.js';
 import { createStack, type Stack } from '../../helpers/stack.js';
 import { waitFor } from '../../helpers/wait.js';
-
-const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
 let stack: Stack;
 
@@ -23,27 +20,17 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function controller(mac: string): Promise<{ ip: string; status: number } | undefined> {
-  const rows = await stack.db.query<RowDataPacket[]>('SELECT ip, status FROM controleur WHERE id_controleur = ?', [mac]);
-  return rows[0] ? { ip: String(rows[0].ip), status: Number(rows[0].status) } : undefined;
-}
+const controller = (mac: string) => controleurRow(stack.db, mac);
 
-it.skipIf(!existsSync(LIBFAKETIME))('controller status follows the last event after the clock steps back an hour', async () => {
-  const offsetFile = join(tempDir('parc-faketime-'), 'offset');
-  writeFileSync(offsetFile, '+0\n');
-  const bridge = await stack.startBridge({
-    LD_PRELOAD: LIBFAKETIME,
-    FAKETIME_TIMESTAMP_FILE: offsetFile,
-    FAKETIME_NO_CACHE: '1',
-    // Timers and durations run on the monotonic clock, which a wall-clock step does not move.
-    FAKETIME_DONT_FAKE_MONOTONIC: '1',
-  });
+it.skipIf(!fakeClockAvailable)('controller status follows the last event after the clock steps back an hour', async () => {
+  const clock = fakeClock();
+  const bridge = await stack.startBridge(clock.env);
   const mac = '24:6F:28:00:0D:01';
   const device = await stack.device(mac);
   await publishAsync(device, `controleur/${mac}`, JSON.stringify({ ip: '10.13.0.1', status: true }), 0);
   await waitFor('online', async () => (await controller(mac))?.status === 1);
 
-  writeFileSync(offsetFile, '-1h\n');
+  clock.step('-1h');
   await publishAsync(device, `controleur/${mac}/disconnect`, '', 0);
   await waitFor('offline after the step', async () => (await controller(mac))?.status === 0, 20_000);
   await publishAsync(device, `controleur/${mac}`, JSON.stringify({ ip: '10.13.0.2', status: true }), 0);
