@@ -11,12 +11,11 @@
  * still run once the server answers again, and would then write its batch a second time. Its
  * row lock also makes a reconciliation (drain.ts) wait for such a transaction, not read past it.
  */
-import { performance } from 'node:perf_hooks';
 import { fr } from '../decode/messages-fr.js';
 import type { ControllerEvent, ErrorRow, MesureRow } from '../decode/types.js';
-import { asciiOnly, boundedValeur, truncate, MESSAGE_MAX_CHARS } from '../decode/valeur.js';
+import { asciiOnly, boundedValeur, truncate, MESSAGE_MAX_CHARS, VALEUR_MAX_CHARS } from '../decode/valeur.js';
 import type { Logger } from '../logger.js';
-import { formatDateTime } from '../time.js';
+import { formatDateTime, monotonicMs } from '../time.js';
 import {
   applyController,
   claimControllerErrors,
@@ -66,6 +65,8 @@ type Row = unknown[];
 const MESURE_ROW_BYTES = 80;
 const ROW_OVERHEAD_BYTES = 96;
 const STATEMENT_OVERHEAD_BYTES = 1024;
+/** The max_allowed_packet under which the largest error rows are cut to fit a statement (`fitted`). */
+export const LARGEST_ERROR_ROW_PACKET_BYTES = STATEMENT_OVERHEAD_BYTES + ROW_OVERHEAD_BYTES + 2 * 4 * (MESSAGE_MAX_CHARS + VALEUR_MAX_CHARS);
 /** What the server's packet limit is taken to be until it has been read. */
 const DEFAULT_MAX_ALLOWED_PACKET = 4 * 1024 * 1024;
 /** MySQL's smallest max_allowed_packet. */
@@ -154,7 +155,7 @@ function refusedRow(table: string, err: unknown, valeur: string, at: number, top
 
 export class BatchWriter {
   private maxAllowedPacket = DEFAULT_MAX_ALLOWED_PACKET;
-  private claimsCleanedAt = performance.now();
+  private claimsCleanedAt = monotonicMs();
 
   constructor(
     private readonly position: JournalPosition,
@@ -358,8 +359,8 @@ export class BatchWriter {
   }
 
   private async forgetOldClaimsNowAndThen(conn: Connection): Promise<void> {
-    if (performance.now() - this.claimsCleanedAt < CLAIMS_CLEANUP_INTERVAL_MS) return;
-    this.claimsCleanedAt = performance.now();
+    if (monotonicMs() - this.claimsCleanedAt < CLAIMS_CLEANUP_INTERVAL_MS) return;
+    this.claimsCleanedAt = monotonicMs();
     await forgetOldClaims(conn, Date.now(), this.query).catch((err: unknown) => {
       this.log.debug({ err: describeDbError(err) }, 'old controller error claims not cleaned this time');
     });

@@ -8,7 +8,6 @@
  * the journal in one transaction, and their PUBACKs are written after that commit, together.
  * One disk write and one TLS record per group instead of one per message.
  */
-import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config.js';
@@ -19,6 +18,7 @@ import { connectionOptions } from './tls-options.js';
 import { pubacks } from './puback.js';
 import { subscriptions, topicKind, TOPIC_KINDS, type TopicKind } from './topics.js';
 import { errorMessage } from '../error-message.js';
+import { monotonicMs } from '../time.js';
 
 const MAX_RECONNECT_DELAY_MS = 60_000;
 /** Receiving resumes once the journal is back under this share of its budget. */
@@ -283,7 +283,7 @@ export class MqttSource {
   private pause(reason: PauseReason): void {
     if (this.paused || this.stopping) return;
     // Set first: the group committed below may fail and ask for a pause again.
-    this.pausing = { since: performance.now(), reason };
+    this.pausing = { since: monotonicMs(), reason };
     this.commitGroup();
     this.log.warn({ reason: PAUSE_REASONS[reason], backlog: this.journal.backlogSize(), budget: this.opts.journalMaxBytes }, 'pausing: no longer acknowledging messages');
     this.closingOnPurpose = true;
@@ -297,7 +297,7 @@ export class MqttSource {
     if (this.journal.backlogSize().bytes >= this.opts.journalMaxBytes * RESUME_BELOW) return;
     clearInterval(this.resumeTimer);
     this.log.info(
-      { pausedForMs: performance.now() - this.pausing!.since, backlog: this.journal.backlogSize(), refusedQos1: this.refused.qos1, lostQos0: this.refused.qos0 },
+      { pausedForMs: monotonicMs() - this.pausing!.since, backlog: this.journal.backlogSize(), refusedQos1: this.refused.qos1, lostQos0: this.refused.qos0 },
       'resuming: the journal has room again',
     );
     this.pausing = undefined;

@@ -3,7 +3,6 @@
  * writes them to MySQL in batches and forgets them once committed. Runs until stopped; a
  * database failure never loses an entry, it only delays it.
  */
-import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RowDataPacket } from 'mysql2';
 import { BatchWriter, PositionMoved, type Batch } from '../db/batch-writer.js';
@@ -17,6 +16,7 @@ import type { Logger } from '../logger.js';
 import type { DrainJournal, DrainObserver } from './drain-ports.js';
 import type { ErrorRateLimiter } from './error-rate-limiter.js';
 import { Signal } from './signal.js';
+import { monotonicMs } from '../time.js';
 
 export interface DrainOptions extends DecodeOptions {
   clientId: string;
@@ -315,7 +315,7 @@ export class Drain {
 
   /** One WARN line per error type and minute, with an example; each row at DEBUG. */
   private logErrorKinds(rows: ErrorRow[]): void {
-    const now = performance.now();
+    const now = monotonicMs();
     for (const row of rows) {
       this.log.debug({ type: row.type, topic: row.topic, message: row.message }, 'error row written');
       const loggedAt = this.errorKindLoggedAt.get(row.type);
@@ -329,7 +329,7 @@ export class Drain {
   private databaseAnswered(): void {
     if (this.dbUp === true) return;
     const wasDown = this.dbUp === false;
-    if (wasDown) this.log.info({ after: this.problem?.cause, downForMs: this.problem && Math.round(performance.now() - this.problem.sinceMonotonic) }, 'database takes writes again; writing the journal backlog');
+    if (wasDown) this.log.info({ after: this.problem?.cause, downForMs: this.problem && Math.round(monotonicMs() - this.problem.sinceMonotonic) }, 'database takes writes again; writing the journal backlog');
     else this.log.info('database reachable');
     this.dbUp = true;
     this.problem = undefined;
@@ -366,7 +366,7 @@ export class Drain {
       this.observer.databaseState(false, false);
     }
     const previous = this.problem;
-    const began = newOutage || !previous ? { since: Date.now(), sinceMonotonic: performance.now() } : previous;
+    const began = newOutage || !previous ? { since: Date.now(), sinceMonotonic: monotonicMs() } : previous;
     this.problem = { kind, cause, fix, since: began.since, sinceMonotonic: began.sinceMonotonic };
     this.dbUp = false;
     if (!newOutage && previous?.kind === kind && previous.fix?.en === fix?.en) {

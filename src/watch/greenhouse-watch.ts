@@ -9,7 +9,7 @@ import { errorMessage } from '../error-message.js';
 import type { Logger } from '../logger.js';
 import type { WatchState } from '../metrics.js';
 import type { DrainObserver } from '../pipeline/drain-ports.js';
-import { formatDateTime } from '../time.js';
+import { formatDateTime, monotonicMs } from '../time.js';
 import { loadBacDirectory, type BacDirectory } from './bac-directory.js';
 import { readLastReadings } from './last-readings.js';
 import { ReadingsSilence } from './readings-silence.js';
@@ -40,7 +40,7 @@ export interface Clock {
   mono(): number;
 }
 
-const SYSTEM_CLOCK: Clock = { wall: Date.now, mono: () => performance.now() };
+const SYSTEM_CLOCK: Clock = { wall: Date.now, mono: monotonicMs };
 /** Sensors named in one log line; the rest are counted. */
 const SENSORS_PER_LINE = 20;
 const DIRECTORY_RETRY_MS = 5_000;

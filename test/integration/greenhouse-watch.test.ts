@@ -8,10 +8,11 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../../src/status/status-service.js';
 import type { BridgeProcess } from '../helpers/bridge-process.js';
+import { launchChromium, pageErrors, text } from '../helpers/browser.js';
 import { metricValue } from '../helpers/metrics.js';
 import { publishAsync } from '../helpers/readings.js';
 import { createStack, type Stack } from '../helpers/stack.js';
@@ -19,7 +20,6 @@ import { zonedDateTime } from '../helpers/time.js';
 import { waitFor } from '../helpers/wait.js';
 
 const OUTPUT_DIR = resolve(import.meta.dirname, '../../test-output');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const WATCH_ENV = { SILENCE_AFTER: '4', NO_READINGS_WARN_AFTER: '2', CACHE_TTL: '2', SUMMARY_INTERVAL: '1' };
 /** What each publishing bac sends, every PUBLISH_EVERY_MS while it is on. */
 const PAYLOADS: Record<string, () => string> = {
@@ -41,8 +41,6 @@ const seededAt = Date.now() - 3_600_000;
 
 beforeAll(async () => {
   stack = await createStack({ database: { serres: 20, bacsPerSerre: 10 } });
-  // The seed reads `mesure`: the bridge's account needs SELECT on it (create-user grants only INSERT).
-  await stack.db.query(`GRANT SELECT ON \`${stack.db.name}\`.mesure TO ?@'%'`, [stack.db.bridgeUser]);
   await stack.db.query(
     'INSERT INTO mesure (bac, capteur, value, mesure_a) SELECT b.id_bac, c.id_capteur, 33, ? ' +
       'FROM bac b JOIN serre s ON b.serre = s.id_serre JOIN capteur c ON c.type = ? WHERE s.numero = 2 AND b.numero = 3',
@@ -50,7 +48,7 @@ beforeAll(async () => {
   );
   bridge = await stack.startBridge(WATCH_ENV);
   device = await stack.device('m5-serre-1');
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   publisher = setInterval(() => {
     for (const topic of publishing) void publishAsync(device, topic, PAYLOADS[topic]!()).catch(() => undefined);
   }, PUBLISH_EVERY_MS);
@@ -74,15 +72,10 @@ function sensor(s: StatusSnapshot, serre: number, bac: number, type: string) {
 
 const logLines = (msg: string, level?: string) => bridge.logLines().filter((l) => l.msg === msg && (level === undefined || l.level === level));
 const silentLines = () => logLines('sensors silent: no reading for longer than SILENCE_AFTER (device off, Wi-Fi, battery, probe, or a key missing from its payload)', 'warn');
-const text = async (page: Page, selector: string) => ((await page.locator(selector).innerText()) ?? '').trim();
 
 async function openPage(): Promise<{ page: Page; consoleErrors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (err) => consoleErrors.push(err.message));
+  const consoleErrors = pageErrors(page);
   await page.goto(`http://127.0.0.1:${bridge.httpPort}/`);
   await waitFor('first refresh', async () => (await text(page, '#broker-badge')) !== '…', 15_000);
   return { page, consoleErrors };

@@ -8,18 +8,18 @@
 import { spawnSync } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import type { RowDataPacket } from 'mysql2';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_MASK } from '../../src/http/redact.js';
 import type { StatusSnapshot } from '../../src/status/status-service.js';
 import { CLI, healthcheck, newDataDir, type BridgeProcess } from '../helpers/bridge-process.js';
 import { publishAsync } from '../helpers/readings.js';
 import { createStack, type Stack } from '../helpers/stack.js';
+import { launchChromium } from '../helpers/browser.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'serres-du-lycee-7f3a9c21d4';
 const PROTECTED = ['/', '/api/status', '/metrics'];
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** One of this machine's own non-loopback IPv4 addresses, if it has one. */
 const otherAddress = Object.values(networkInterfaces())
@@ -100,7 +100,7 @@ describe('with HTTP_TOKEN', () => {
   });
 
   it('opens the page in a browser that gives the token as password', async () => {
-    const browser: Browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const browser: Browser = await launchChromium();
     try {
       // Without credentials to give, the browser cannot get past the server's challenge.
       const anonymous = await browser.newContext();

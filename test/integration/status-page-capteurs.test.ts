@@ -6,14 +6,14 @@
  */
 import type { MqttClient } from 'mqtt';
 import type { RowDataPacket } from 'mysql2';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeProcess } from '../helpers/bridge-process.js';
+import { launchChromium, pageErrors, text } from '../helpers/browser.js';
 import { publishAsync } from '../helpers/readings.js';
 import { createStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const NEW_CAPTEURS = [
   { type: 'pressionAtmospherique', min: 800, max: 1200, unite: 'hPa' },
   { type: 'constructor', min: 0, max: 10, unite: 'u' },
@@ -26,18 +26,15 @@ let browser: Browser;
 
 beforeAll(async () => {
   stack = await createStack({ database: { serres: 1, bacsPerSerre: 1 } });
-  await stack.db.query(`GRANT SELECT ON \`${stack.db.name}\`.mesure TO ?@'%'`, [stack.db.bridgeUser]);
   bridge = await stack.startBridge({ CACHE_TTL: '2' });
   device = await stack.device('m5-serre-1');
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
   await stack?.close();
 });
-
-const text = async (page: Page, selector: string) => ((await page.locator(selector).innerText()) ?? '').trim();
 
 describe('a capteur added while the bridge runs', () => {
   it('shows on the status page under its type, with the unit of its row', async () => {
@@ -56,11 +53,7 @@ describe('a capteur added while the bridge runs', () => {
     }, 30_000);
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const consoleErrors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (err) => consoleErrors.push(err.message));
+    const consoleErrors = pageErrors(page);
     await page.goto(`http://127.0.0.1:${bridge.httpPort}/`);
     const sensorLine = (type: string) => `[data-bac="1/1"] li[data-capteur="${type}"]`;
     await waitFor('the new capteur on the page', async () => (await page.locator(sensorLine('pressionAtmospherique')).count()) === 1, 20_000);

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../src/db/pool.js';
 import { HttpServer } from '../../src/http/server.js';
@@ -18,6 +18,7 @@ import { statusRoutes } from '../../src/status/status-page.js';
 import { StatusService, type StatusSnapshot } from '../../src/status/status-service.js';
 import { ThroughputSampler } from '../../src/status/throughput.js';
 import type { BridgeProcess } from '../helpers/bridge-process.js';
+import { launchChromium, pageErrors, text } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
 import { publishAsync } from '../helpers/readings.js';
 import { createStack, type Stack } from '../helpers/stack.js';
@@ -27,7 +28,6 @@ const MAC = '24:6F:28:AA:BB:01';
 const OUTPUT_DIR = resolve(import.meta.dirname, '../../test-output');
 // A key a device could send; if the page ever parsed it as HTML, an <img> would appear.
 const HOSTILE_KEY = '<img src=x id=injected>';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let stack: Stack;
 let bridge: BridgeProcess;
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await publishAsync(device, 'serre/99/bac/1', JSON.stringify({ humiditeAmbiante: 50 }));
   await publishAsync(device, 'serre/1/bac/2', JSON.stringify({ [HOSTILE_KEY]: 1 }));
   await waitFor('rows written', async () => (await stack.db.count('mesure')) === 6 && (await stack.db.count('error')) === 2);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -66,19 +66,14 @@ async function apiStatus(): Promise<StatusSnapshot> {
 /** Opens the page, recording console errors and every URL the browser asks for. */
 async function openPage(viewport: { width: number; height: number }) {
   const page = await browser.newPage({ viewport });
-  const consoleErrors: string[] = [];
+  const consoleErrors = pageErrors(page);
   const requested: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (err) => consoleErrors.push(err.message));
   page.on('request', (r) => requested.push(r.url()));
   const response = await page.goto(`${base}/`);
   await waitFor('first refresh', async () => (await text(page, '#broker-badge')) !== '…', 15_000);
   return { page, response, consoleErrors, requested };
 }
 
-const text = async (page: Page, selector: string) => ((await page.locator(selector).innerText()) ?? '').trim();
 
 describe('status page', () => {
   it('/api/status reports connections, backlog, throughput, controllers and errors', async () => {

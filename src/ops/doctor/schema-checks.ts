@@ -1,5 +1,6 @@
 import type mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2';
+import { LARGEST_ERROR_ROW_PACKET_BYTES } from '../../db/batch-writer.js';
 import { GRANTS } from '../../db/create-user.js';
 import { SHIPPED_CAPTEURS } from '../../db/schema.js';
 import { ERROR_TYPES } from '../../decode/types.js';
@@ -30,8 +31,6 @@ const IPV6_CHARS = 45;
 const IPV4_CHARS = 15;
 const MAC_CHARS = 17;
 
-/** The largest error row: message and valeur at their bounds, 4 bytes a character, escaped (×2), plus the statement. */
-export const LARGEST_ROW_BYTES = 2 * 4 * (MESSAGE_MAX_CHARS + VALEUR_MAX_CHARS) + 2048;
 /** Under this, batches are cut into many small statements: slower, still complete. */
 const COMFORTABLE_PACKET_BYTES = 1024 * 1024;
 
@@ -127,8 +126,8 @@ export function columnTypesResult(columns: ColumnInfo[], strict: boolean, larges
 
 export function packetResult(maxAllowedPacket: number): CheckResult {
   const size = `${maxAllowedPacket} bytes`;
-  if (maxAllowedPacket < LARGEST_ROW_BYTES) {
-    return fail(PACKET_LABEL, `${size}: the largest error row (about ${LARGEST_ROW_BYTES} bytes) does not fit in one statement`, 'raise it: SET GLOBAL max_allowed_packet = 16777216 (and in the server configuration)');
+  if (maxAllowedPacket < LARGEST_ERROR_ROW_PACKET_BYTES) {
+    return fail(PACKET_LABEL, `${size}: the largest error row (about ${LARGEST_ERROR_ROW_PACKET_BYTES} bytes) does not fit in one statement`, 'raise it: SET GLOBAL max_allowed_packet = 16777216 (and in the server configuration)');
   }
   if (maxAllowedPacket < COMFORTABLE_PACKET_BYTES) {
     return warn(PACKET_LABEL, `${size}: batches are cut into many small statements, which slows writing down`, 'raise it to 4 MiB or more (SET GLOBAL max_allowed_packet = 16777216, and in the server configuration)');
