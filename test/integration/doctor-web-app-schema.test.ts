@@ -74,7 +74,7 @@ it('fails with one line per problem on a web app schema that would stop writes',
   expect(types).toContain('error.message holds 255 characters, a message takes up to 2000');
   expect(types).toContain('controleur.ip holds 15 characters, an IPv6 address takes up to 45');
   expect(result.line('Privileges of DB_USER')).toMatch(/^✘ .*missing UPDATE on controleur/);
-  expect(result.line('max_allowed_packet')).toMatch(/^✘ max_allowed_packet: 16384 bytes: the largest error row .* does not fit/);
+  expect(result.line('max_allowed_packet')).toMatch(/^⚠ max_allowed_packet: 16384 bytes: the largest error rows .* are written shortened/);
   expect(result.line('capteur.type and the payload keys')).toMatch(/^✘ capteur\.type and the payload keys: capteur\.type 'HumiditeSol' is not the payload key 'humiditeSol'.*UNKNOWN_SENSOR/);
   // Nothing else is wrong with this setup: the broker and DATA_DIR lines still pass.
   expect(result.line('MQTT CONNECT')).toMatch(/^✔ /);
