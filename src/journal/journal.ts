@@ -1,6 +1,13 @@
 /**
  * The local durable journal: every message is appended here before the broker gets its
- * PUBACK; the drain writes entries to MySQL and removes them once committed.
+ * PUBACK; the drain writes entries to MySQL and marks them committed.
+ *
+ * Committed entries are kept for a while (retention: JOURNAL_RETAIN, JOURNAL_RETAIN_BYTES) so
+ * that a database that goes back in time (restored from a dump, failed over to a replica that
+ * lagged) can be written again from where it went back to (pipeline/recovery.ts). They are
+ * removed in bulk now and then, oldest first, never one delete per append; an entry not yet
+ * committed is never removed. The sequence is contiguous: every entry from `removedUpTo + 1`
+ * to `lastSequence` is on disk, those up to `committedUpTo` committed.
  *
  * SQLite in WAL mode (better-sqlite3), one connection in exclusive mode. The messages that
  * arrive together are appended in one transaction (see mqtt/source.ts), so even with
@@ -10,21 +17,29 @@
  * drain that keeps up never reads back what was just written.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EntryKind, JournalEntry } from '../decode/types.js';
+import { monotonicMs } from '../time.js';
+import { prepareFormat, refuseNewerFormat } from './journal-format.js';
 import { DIGEST_BYTES, messageDigest } from './message-digest.js';
 import { RecentPackets, REDELIVERY_WINDOW } from './recent-packets.js';
 import { DEFAULT_TAIL_LIMITS, Tail, type Measure, type TailLimits } from './tail.js';
 
 export type JournalSync = 'normal' | 'full';
 
+/** The journal setting that names the client id of its position row (older-journals.ts). */
+export const POSITION_CLIENT_ID = 'position_client_id';
+
 /** The journal's file in its directory (DATA_DIR, or DATA_DIR/slot-<n>). */
 export const JOURNAL_FILE = 'journal.sqlite';
 
 const CHECKPOINT_BYTES = 8 * 1024 * 1024;
 const READ_CHUNK_ROWS = 64;
+/** Retention removes in bulk at most this often (and at least this often for short windows). */
+const MAX_PRUNE_INTERVAL_MS = 60_000;
+const MIN_PRUNE_INTERVAL_MS = 1_000;
 
 /** Per-entry bookkeeping that SQLite stores besides topic and payload (rowid, times, index). */
 const ENTRY_OVERHEAD_BYTES = 64;
@@ -44,25 +59,34 @@ export interface Backlog {
   bytes: number;
 }
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  CREATE TABLE IF NOT EXISTS entry (
-    seq INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    received_at INTEGER NOT NULL,
-    topic TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    size INTEGER NOT NULL,
-    packet_id INTEGER,
-    digest BLOB
-  );
-  -- Packet ids of entries already removed, kept to recognise their redelivery after a restart.
-  CREATE TABLE IF NOT EXISTS recent_packet (
-    packet_id INTEGER PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    digest BLOB NOT NULL
-  );
-`;
+/** How long and how much of what is committed the journal keeps (0 and 0: nothing). */
+export interface Retention {
+  retainMs: number;
+  retainBytes: number;
+  /**
+   * Disk room kept free for entries not yet committed (JOURNAL_MAX_BYTES): retained entries
+   * give way to them when the disk fills.
+   */
+  reserveBytes: number;
+}
+
+export const NO_RETENTION: Retention = { retainMs: 0, retainBytes: 0, reserveBytes: 0 };
+
+/** The committed entries the journal still holds, from `fromSeq` to `toSeq`. */
+export interface RetainedWindow extends Backlog {
+  fromSeq: number;
+  toSeq: number;
+  /** Receipt time of the oldest retained entry; undefined when none is retained. */
+  oldestReceivedAt: number | undefined;
+  /** Receipt time of the newest entry retention removed; undefined when none was. */
+  removedReceivedAt: number | undefined;
+}
+
+export interface JournalOptions {
+  tailLimits?: TailLimits;
+  /** Without one (doctor, a look at a journal), nothing is ever removed. */
+  retention?: Retention;
+}
 
 /** An entry as selected, in column order (raw rows: cheaper than one object per row). */
 type EntryRow = [seq: number, kind: EntryKind, receivedAt: number, topic: string, payload: Buffer, size: number];
@@ -94,28 +118,56 @@ export class JournalLockedError extends Error {
 export class Journal {
   readonly id: string;
   readonly file: string;
+  /** The format the file had when opened (journal-format.ts), before any migration. */
+  readonly openedFormat: number;
   private readonly db: Database.Database;
+  /** Entries not yet committed. */
   private backlog: Backlog = { entries: 0, bytes: 0 };
+  /** Entries committed and still kept (retention). */
+  private retained: Backlog = { entries: 0, bytes: 0 };
   private readonly listeners: Array<() => void> = [];
-  private readonly recent = new RecentPackets();
-  private readonly tail: Tail;
+  private recent = new RecentPackets();
+  private tail: Tail;
+  private readonly tailLimits: TailLimits;
+  /** Undefined: committed entries are kept until a journal with a policy opens the file. */
+  private readonly retention: Retention | undefined;
   /** Sequence numbers only grow, even across restarts with an empty journal. */
   private lastSeq: number;
+  /** Entries up to here are committed to MySQL; the later ones wait. */
+  private committed: number;
   /** Entries up to here are gone; every later one up to `lastSeq` is on disk. */
   private removedUpTo: number;
+  /** When retention last ran (monotonic); it runs at open. */
+  private prunedAt = Number.NEGATIVE_INFINITY;
+  /** See earlierRunsUpTo. */
+  private earlierUpTo: number;
+  /**
+   * Set (and kept on disk) while entries are appended before any drain compared the journal
+   * with the database: the last sequence before them. A process that dies before comparing
+   * leaves it for the next, which must not take those entries for ones the database may hold.
+   */
+  private unverifiedAfter: number | undefined;
+  private reconciledThisRun = false;
 
   private readonly insertEntry;
   private readonly selectAfter;
-  private readonly measureUpTo;
+  private readonly measureRange;
   private readonly removeUpToTx;
-  private readonly insertMany;
-  private readonly oldest;
+  private readonly setCommitted: (seq: number) => void;
+  private readonly insertGroup;
+  private readonly firstAfter;
+  private readonly firstRecentAfter;
+  private readonly receivedAtOf;
 
-  constructor(dataDir: string, sync: JournalSync = 'full', tailLimits: TailLimits = DEFAULT_TAIL_LIMITS) {
-    this.tail = new Tail(tailLimits);
+  constructor(dataDir: string, sync: JournalSync = 'full', options: JournalOptions = {}) {
+    this.tailLimits = options.tailLimits ?? DEFAULT_TAIL_LIMITS;
+    this.retention = options.retention;
+    this.tail = new Tail(this.tailLimits);
     mkdirSync(dataDir, { recursive: true });
     this.file = join(dataDir, JOURNAL_FILE);
+    refuseNewerFormat(this.file);
     this.db = new Database(this.file, { timeout: 0 });
+    let format: number;
     try {
       // One connection, in one process: a second bridge on the same DATA_DIR fails at start,
       // and without shared-memory locking an append costs about half as much.
@@ -129,7 +181,7 @@ export class Journal {
       const pageSize = Number(this.db.pragma('page_size', { simple: true }));
       this.db.pragma(`wal_autocheckpoint = ${Math.round(CHECKPOINT_BYTES / pageSize)}`);
       this.db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
-      this.db.exec(SCHEMA);
+      format = prepareFormat(this.db, this.file);
     } catch (err) {
       this.db.close();
       if ((err as { code?: string }).code === 'SQLITE_BUSY') {
@@ -137,39 +189,58 @@ export class Journal {
       }
       throw err;
     }
+    this.openedFormat = format;
     this.id = this.meta('journal_id') ?? this.setMeta('journal_id', randomUUID());
 
     this.insertEntry = this.db.prepare<EntryValues>(
       'INSERT INTO entry (seq, kind, received_at, topic, payload, size, packet_id, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.measureUpTo = this.db.prepare<[number], { n: number; bytes: number }>(
-      'SELECT count(*) AS n, coalesce(sum(length(CAST(topic AS BLOB)) + length(payload)), 0) AS bytes FROM entry WHERE seq <= ?',
+    this.measureRange = this.db.prepare<[number, number], { n: number; bytes: number }>(
+      'SELECT count(*) AS n, coalesce(sum(length(CAST(topic AS BLOB)) + length(payload)), 0) AS bytes FROM entry WHERE seq > ? AND seq <= ?',
     );
     this.selectAfter = this.db
       .prepare<[number, number], EntryRow>('SELECT seq, kind, received_at, topic, payload, size FROM entry WHERE seq > ? ORDER BY seq LIMIT ?')
       .raw();
-    this.insertMany = this.db.transaction((rows: EntryValues[]) => {
+    this.insertGroup = this.db.transaction((rows: EntryValues[]) => {
+      this.noteUnverified();
       for (const row of rows) this.insertEntry.run(...row);
     });
-    const keepPackets = this.db.prepare<[number]>(
+    // Only the last REDELIVERY_WINDOW entries' packet ids can matter (recent-packets.ts).
+    const keepPackets = this.db.prepare<[number, number]>(
       'INSERT OR REPLACE INTO recent_packet (packet_id, seq, digest) ' +
-        'SELECT packet_id, seq, digest FROM entry WHERE seq <= ? AND packet_id IS NOT NULL ORDER BY seq',
+        'SELECT packet_id, seq, digest FROM entry WHERE seq > ? AND seq <= ? AND packet_id IS NOT NULL ORDER BY seq',
     );
     const deleteUpTo = this.db.prepare<[number]>('DELETE FROM entry WHERE seq <= ?');
-    const setRemoved = this.db.prepare<[string]>("INSERT OR REPLACE INTO meta (key, value) VALUES ('removed_up_to', ?)");
-    this.removeUpToTx = this.db.transaction((seq: number) => {
-      keepPackets.run(seq);
+    const setMeta = this.db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.removeUpToTx = this.db.transaction((seq: number, receivedAt: number | undefined) => {
+      keepPackets.run(seq - REDELIVERY_WINDOW, seq);
       deleteUpTo.run(seq);
-      setRemoved.run(String(seq));
+      setMeta.run('removed_up_to', String(seq));
+      if (receivedAt !== undefined) setMeta.run('removed_received_at', String(receivedAt));
     });
-    this.oldest = this.db.prepare<[], { received_at: number }>('SELECT received_at FROM entry ORDER BY seq LIMIT 1');
+    this.setCommitted = (seq: number) => setMeta.run('committed_up_to', String(seq));
+    this.firstAfter = this.db.prepare<[number], { seq: number; received_at: number }>('SELECT seq, received_at FROM entry WHERE seq > ? ORDER BY seq LIMIT 1');
+    this.firstRecentAfter = this.db.prepare<[number, number, number], { seq: number }>(
+      'SELECT seq FROM entry WHERE seq > ? AND seq <= ? AND received_at >= ? ORDER BY seq LIMIT 1',
+    );
+    this.receivedAtOf = this.db.prepare<[number], { received_at: number }>('SELECT received_at FROM entry WHERE seq = ?');
 
     const maxSeq = this.db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM entry').get()?.seq ?? 0;
     this.removedUpTo = Number(this.meta('removed_up_to') ?? 0);
     this.lastSeq = Math.max(maxSeq, this.removedUpTo);
+    this.committed = Math.min(this.lastSeq, Math.max(this.removedUpTo, Number(this.meta('committed_up_to') ?? 0)));
+    const unverified = this.meta('unverified_after');
+    this.unverifiedAfter = unverified === undefined ? undefined : Number(unverified);
+    this.earlierUpTo = Math.min(this.lastSeq, this.unverifiedAfter ?? this.lastSeq);
     this.loadRecentPackets();
-    const all = this.measureUpTo.get(Number.MAX_SAFE_INTEGER)!;
-    this.backlog = { entries: all.n, bytes: all.bytes + all.n * ENTRY_OVERHEAD_BYTES };
+    this.measureAll();
+    this.pruneIfDue();
+  }
+
+  /** Backlog and retained window, measured on disk (at open, and after a renumbering). */
+  private measureAll(): void {
+    this.retained = this.measureOnDisk(this.removedUpTo, this.committed);
+    this.backlog = this.measureOnDisk(this.committed, Number.MAX_SAFE_INTEGER);
   }
 
   /** The last sequence number given to an entry: entries appended from now on come after it. */
@@ -232,7 +303,7 @@ export class Journal {
       stored[i] = true;
     });
     if (rows.length === 0) return stored;
-    this.insertMany(rows);
+    this.makingRoom(() => this.insertGroup(rows));
     const copies = copyTogether(rows.map((row) => row[4]));
     rows.forEach((row, i) => this.added(row, copies[i]!));
     this.lastSeq = seq;
@@ -244,10 +315,28 @@ export class Journal {
   appendEvent(kind: Exclude<EntryKind, 'message'>, detail: string, at = Date.now()): void {
     const payload = Buffer.from(detail, 'utf8');
     const row: EntryValues = [this.lastSeq + 1, kind, at, '', payload, payload.length, null, null];
-    this.insertEntry.run(...row);
+    this.makingRoom(() => this.insertGroup([row]));
     this.added(row, copyTogether([payload])[0]!);
     this.lastSeq = row[0];
     this.appended();
+  }
+
+  /**
+   * Runs an append; when the disk is full, the retained entries give way (all of them: the
+   * disk is full now) and the append is tried once more. An entry waiting is never removed.
+   */
+  private makingRoom(append: () => void): void {
+    try {
+      append();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_FULL' || this.committed <= this.removedUpTo) throw err;
+      try {
+        this.removeCommittedUpTo(this.committed);
+      } catch {
+        throw err;
+      }
+      append();
+    }
   }
 
   /** Only once the row is on disk does the in-memory state follow; `copy` is the payload's. */
@@ -295,21 +384,223 @@ export class Journal {
     return entries;
   }
 
-  /** Forgets every entry up to `seq`: they are committed to MySQL. */
-  removeUpTo(seq: number): void {
-    if (seq <= this.removedUpTo) return;
-    // The tail measures what goes when it holds every entry left; else SQLite does.
-    const measured = this.tail.firstSeq === this.removedUpTo + 1 ? undefined : this.measureOnDisk(seq);
-    this.removeUpToTx(seq);
-    const gone = this.tail.dropUpTo(seq);
-    this.removedUpTo = seq;
-    this.lastSeq = Math.max(this.lastSeq, seq);
-    this.backlog.entries -= (measured ?? gone).entries;
-    this.backlog.bytes -= (measured ?? gone).bytes;
+  /** Entries up to here are committed to MySQL (those after `removedUpTo` are still kept). */
+  get committedUpTo(): number {
+    return this.committed;
   }
 
-  private measureOnDisk(upToSeq: number): Measure {
-    const { n, bytes } = this.measureUpTo.get(upToSeq)!;
+  /**
+   * Entries up to here are gone from disk: a database that went back before it cannot be
+   * written again from this journal.
+   */
+  get removedUpToSeq(): number {
+    return this.removedUpTo;
+  }
+
+  /**
+   * The highest sequence a database may hold from an earlier run: what was on disk at open,
+   * but for entries appended by a process that never compared the journal with the database.
+   * A database past it holds entries this file lost (journal-behind, pipeline/recovery.ts).
+   */
+  get earlierRunsUpTo(): number {
+    return this.earlierUpTo;
+  }
+
+  /** A drain compared the journal with the database: what is appended from now on is ordinary. */
+  markReconciled(): void {
+    this.reconciledThisRun = true;
+    if (this.unverifiedAfter === undefined) return;
+    this.db.prepare("DELETE FROM meta WHERE key = 'unverified_after'").run();
+    this.unverifiedAfter = undefined;
+  }
+
+  /** Before the first entry appended ahead of any comparison, in the same transaction. */
+  private noteUnverified(): void {
+    if (this.reconciledThisRun || this.unverifiedAfter !== undefined) return;
+    this.setMeta('unverified_after', String(this.lastSeq));
+    this.unverifiedAfter = this.lastSeq;
+  }
+
+  /** Where the position row of the journal's current client id starts (see setPositionClientId). */
+  get positionBase(): number {
+    return Number(this.meta('position_base') ?? 0);
+  }
+
+  /**
+   * The client id whose position row guards this journal's commits. When it changes (a
+   * handover, older-journals.ts), what was committed so far was recorded under the old id: the
+   * new id's row starts here, and no refill under the new id goes back before it.
+   */
+  setPositionClientId(clientId: string): void {
+    if (this.setting(POSITION_CLIENT_ID) === clientId) return;
+    this.db.transaction(() => {
+      this.setSetting(POSITION_CLIENT_ID, clientId);
+      this.setMeta('position_base', String(this.committed));
+    })();
+  }
+
+  /**
+   * Entries up to `seq` are committed to MySQL: they stay for the retention window, and are
+   * removed in bulk now and then (in the same write as this mark, so one disk write per batch).
+   */
+  markCommitted(seq: number): void {
+    if (seq <= this.committed) return;
+    if (seq > this.lastSeq) throw new Error(`cannot mark entry ${seq} committed: the journal ends at ${this.lastSeq}`);
+    // The tail measures what it holds when it holds every entry waiting; else SQLite does.
+    const moved = this.tail.firstSeq === this.committed + 1 ? this.tail.measureUpTo(seq) : this.measureOnDisk(this.committed, seq);
+    const before = { committed: this.committed, backlog: { ...this.backlog }, retained: { ...this.retained }, removedUpTo: this.removedUpTo };
+    try {
+      this.db.transaction(() => {
+        this.setCommitted(seq);
+        this.committed = seq;
+        this.backlog = { entries: this.backlog.entries - moved.entries, bytes: this.backlog.bytes - moved.bytes };
+        this.retained = { entries: this.retained.entries + moved.entries, bytes: this.retained.bytes + moved.bytes };
+        if (this.pruneDue()) this.removeExpired();
+      })();
+    } catch (err) {
+      // Nothing was written: the memory goes back to what the file says.
+      this.committed = before.committed;
+      this.backlog = before.backlog;
+      this.retained = before.retained;
+      this.removedUpTo = before.removedUpTo;
+      throw err;
+    }
+    this.tail.dropUpTo(seq);
+  }
+
+  /**
+   * The database holds entries only up to `seq` again (restored from a dump, failed over):
+   * those after it are waiting once more, and the drain writes them again from there.
+   */
+  rewindTo(seq: number): void {
+    if (seq >= this.committed) return;
+    if (seq < this.removedUpTo) throw new Error(`cannot go back to entry ${seq}: the journal only keeps entries after ${this.removedUpTo}`);
+    const back = this.measureOnDisk(seq, this.committed);
+    this.setCommitted(seq);
+    this.committed = seq;
+    this.retained.entries -= back.entries;
+    this.retained.bytes -= back.bytes;
+    this.backlog.entries += back.entries;
+    this.backlog.bytes += back.bytes;
+  }
+
+  /**
+   * The journal is older than the database (restored from a snapshot, or a disk that lost its
+   * last writes): the database holds this journal's entries up to `dbSeq`, past what the file
+   * held from earlier runs (`inDatabaseUpTo`). Those are in the database; the entries after
+   * them were appended since and are numbered again to follow `dbSeq`, in one transaction.
+   * Returns how many were numbered again.
+   */
+  skipAhead(dbSeq: number, inDatabaseUpTo: number): number {
+    if (dbSeq <= inDatabaseUpTo) throw new Error(`skipAhead(${dbSeq}, ${inDatabaseUpTo}): nothing to skip`);
+    const delta = dbSeq - inDatabaseUpTo;
+    const renumbered = Math.max(0, this.lastSeq - inDatabaseUpTo);
+    this.db.transaction(() => {
+      this.removeUpToTx(inDatabaseUpTo, this.receivedAtOf.get(inDatabaseUpTo)?.received_at);
+      // Two steps: shifting in place would collide with rows not yet moved.
+      this.db.prepare('UPDATE entry SET seq = -seq WHERE seq > ?').run(inDatabaseUpTo);
+      this.db.prepare('UPDATE entry SET seq = ? - seq WHERE seq < 0').run(delta);
+      this.db.prepare('UPDATE recent_packet SET seq = seq + ? WHERE seq > ?').run(delta, inDatabaseUpTo);
+      this.setMeta('removed_up_to', String(dbSeq));
+      this.setCommitted(dbSeq);
+    })();
+    this.lastSeq += delta;
+    this.removedUpTo = dbSeq;
+    this.committed = dbSeq;
+    this.earlierUpTo = dbSeq;
+    this.markReconciled();
+    this.tail = new Tail(this.tailLimits);
+    this.recent = new RecentPackets();
+    this.loadRecentPackets();
+    this.measureAll();
+    return renumbered;
+  }
+
+  /** Applies the retention policy now if it is due (an idle drain calls it now and then). */
+  pruneIfDue(): void {
+    if (this.pruneDue()) this.db.transaction(() => this.removeExpired())();
+  }
+
+  private pruneInterval(): number {
+    const retention = this.retention!;
+    if (retention.retainMs === 0) return 0;
+    return Math.min(MAX_PRUNE_INTERVAL_MS, Math.max(MIN_PRUNE_INTERVAL_MS, retention.retainMs / 10));
+  }
+
+  private pruneDue(): boolean {
+    return this.retention !== undefined && this.committed > this.removedUpTo && monotonicMs() - this.prunedAt >= this.pruneInterval();
+  }
+
+  /**
+   * Removes the committed entries the policy no longer keeps, oldest first: those received
+   * before the window, then as many as it takes to fit the byte bound and leave the disk room
+   * the waiting entries may need. Runs inside the caller's transaction.
+   */
+  private removeExpired(): void {
+    const retention = this.retention!;
+    this.prunedAt = monotonicMs();
+    const young = retention.retainMs === 0 ? undefined : this.firstRecentAfter.get(this.removedUpTo, this.committed, Date.now() - retention.retainMs);
+    let upTo = young ? young.seq - 1 : this.committed;
+    let keptBytes = this.retained.bytes - (upTo > this.removedUpTo ? this.measureOnDisk(this.removedUpTo, upTo).bytes : 0);
+    const allowed = Math.min(retention.retainBytes, this.retentionDiskAllowance(keptBytes));
+    if (keptBytes > allowed) {
+      const rows = this.db
+        .prepare<[number, number], { seq: number; bytes: number }>('SELECT seq, length(CAST(topic AS BLOB)) + length(payload) AS bytes FROM entry WHERE seq > ? AND seq <= ? ORDER BY seq')
+        .iterate(upTo, this.committed);
+      for (const row of rows) {
+        if (keptBytes <= allowed) break;
+        keptBytes -= row.bytes + ENTRY_OVERHEAD_BYTES;
+        upTo = row.seq;
+      }
+    }
+    if (upTo > this.removedUpTo) this.removeCommittedUpTo(upTo);
+  }
+
+  /**
+   * The retained bytes the disk allows: entries waiting may grow to the reserve
+   * (JOURNAL_MAX_BYTES), and what the retained ones hold is room they would get back.
+   */
+  private retentionDiskAllowance(keptBytes: number): number {
+    const reserve = this.retention!.reserveBytes - this.backlog.bytes;
+    if (reserve <= 0) return Number.POSITIVE_INFINITY;
+    try {
+      const fs = statfsSync(this.file);
+      const pageSize = Number(this.db.pragma('page_size', { simple: true }));
+      const free = fs.bavail * fs.bsize + Number(this.db.pragma('freelist_count', { simple: true })) * pageSize;
+      return free >= reserve ? Number.POSITIVE_INFINITY : Math.max(0, keptBytes - (reserve - free));
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** Removes committed entries up to `seq` (inside a transaction or not). */
+  private removeCommittedUpTo(seq: number): void {
+    const gone = this.measureOnDisk(this.removedUpTo, seq);
+    this.removeUpToTx(seq, this.receivedAtOf.get(seq)?.received_at);
+    this.removedUpTo = seq;
+    this.retained.entries -= gone.entries;
+    this.retained.bytes -= gone.bytes;
+  }
+
+  /** What retention keeps: the committed entries still on disk. */
+  retainedWindow(): RetainedWindow {
+    const removedAt = this.meta('removed_received_at');
+    return {
+      ...this.retained,
+      fromSeq: this.removedUpTo + 1,
+      toSeq: this.committed,
+      oldestReceivedAt: this.retained.entries > 0 ? this.firstAfter.get(this.removedUpTo)?.received_at : undefined,
+      removedReceivedAt: removedAt === undefined ? undefined : Number(removedAt),
+    };
+  }
+
+  /** Receipt time of the entry `seq`, when the journal still holds it. */
+  receivedAt(seq: number): number | undefined {
+    return this.receivedAtOf.get(seq)?.received_at;
+  }
+
+  private measureOnDisk(afterSeq: number, upToSeq: number): Measure {
+    const { n, bytes } = this.measureRange.get(afterSeq, upToSeq)!;
     return { entries: n, bytes: bytes + n * ENTRY_OVERHEAD_BYTES };
   }
 
@@ -334,7 +625,7 @@ export class Journal {
 
   /** Receipt time of the oldest entry not yet committed, or undefined when empty. */
   oldestReceivedAt(): number | undefined {
-    return this.oldest.get()?.received_at;
+    return this.firstAfter.get(this.committed)?.received_at;
   }
 
   close(): void {

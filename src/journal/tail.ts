@@ -56,6 +56,16 @@ export class Tail {
     return out;
   }
 
+  /** Measures the entries up to `seq` it holds, without forgetting them. */
+  measureUpTo(seq: number): Measure {
+    const held = { entries: 0, bytes: 0 };
+    for (let i = this.head; i < this.entries.length && this.entries[i]!.seq <= seq; i++) {
+      held.entries += 1;
+      held.bytes += this.backlogBytes[i]!;
+    }
+    return held;
+  }
+
   /** Forgets the entries up to `seq` and measures them. */
   dropUpTo(seq: number): Measure {
     const gone = { entries: 0, bytes: 0 };

@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Journal, type IncomingMessage } from '../../src/journal/journal.js';
+import { Journal, NO_RETENTION, type IncomingMessage } from '../../src/journal/journal.js';
 import { REDELIVERY_WINDOW } from '../../src/journal/recent-packets.js';
 
 let dir: string;
 let journal: Journal;
+/** Committed entries go at once, as with JOURNAL_RETAIN=0 (retention has its own tests). */
+const REMOVE_AT_COMMIT = { retention: NO_RETENTION };
 
 const msg = (over: Partial<IncomingMessage> = {}): IncomingMessage => ({
   topic: 'serre/1/bac/1',
@@ -24,7 +26,7 @@ const appendOne = (j: Journal, message: IncomingMessage, maxPayloadBytes: number
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'journal-test-'));
-  journal = new Journal(dir);
+  journal = new Journal(dir, 'full', REMOVE_AT_COMMIT);
 });
 
 afterEach(() => {
@@ -39,7 +41,7 @@ describe('Journal', () => {
     appendOne(journal, msg({ packetId: 2, receivedAt: 3, topic: 'controleur/AA' }), 1024);
     const id = journal.id;
     journal.close();
-    journal = new Journal(dir);
+    journal = new Journal(dir, 'full', REMOVE_AT_COMMIT);
     expect(journal.id).toBe(id);
     const entries = journal.read(0, 10);
     expect(entries.map((e) => [e.kind, e.receivedAt, e.topic])).toEqual([
@@ -64,10 +66,10 @@ describe('Journal', () => {
   it('reads after a position and forgets what was committed, never reusing a seq', () => {
     for (let i = 1; i <= 5; i++) appendOne(journal, msg({ packetId: i }), 1024);
     const [, second] = journal.read(0, 2);
-    journal.removeUpTo(second!.seq);
+    journal.markCommitted(second!.seq);
     expect(journal.read(0, 10).map((e) => e.seq)).toEqual([3, 4, 5]);
     expect(journal.read(4, 10).map((e) => e.seq)).toEqual([5]);
-    journal.removeUpTo(5);
+    journal.markCommitted(5);
     expect(journal.backlogSize()).toEqual({ entries: 0, bytes: 0 });
     appendOne(journal, msg({ packetId: 6 }), 1024);
     expect(journal.read(0, 10).map((e) => e.seq)).toEqual([6]);
@@ -79,7 +81,7 @@ describe('Journal', () => {
     expect(appendOne(journal, msg({ packetId: 7, dup: true }), 1024)).toBe(false);
     // Survives a crash: the memory of packet ids is on disk too.
     journal.close();
-    journal = new Journal(dir);
+    journal = new Journal(dir, 'full', REMOVE_AT_COMMIT);
     expect(appendOne(journal, msg({ packetId: 7, dup: true }), 1024)).toBe(false);
     expect(journal.backlogSize().entries).toBe(1);
   });
@@ -87,25 +89,25 @@ describe('Journal', () => {
   it('remembers packet ids of removed entries across a reopen, within the redelivery window only', () => {
     appendOne(journal, msg({ packetId: 7 }), 1024);
     appendOne(journal, msg({ packetId: 8 }), 1024);
-    journal.removeUpTo(2);
+    journal.markCommitted(2);
     journal.close();
-    journal = new Journal(dir);
+    journal = new Journal(dir, 'full', REMOVE_AT_COMMIT);
     expect(appendOne(journal, msg({ packetId: 7, dup: true }), 1024)).toBe(false);
     // A whole window of later entries: id 8 may have been reused by the broker since.
     journal.appendMessages(Array.from({ length: REDELIVERY_WINDOW }, () => msg({ packetId: undefined })), 1024);
     journal.close();
-    journal = new Journal(dir);
+    journal = new Journal(dir, 'full', REMOVE_AT_COMMIT);
     expect(appendOne(journal, msg({ packetId: 8, dup: true }), 1024)).toBe(true);
   });
 
   it('opens a journal holding digests of an older version, and stores their redelivery once more', () => {
     appendOne(journal, msg({ packetId: 7 }), 1024);
-    journal.removeUpTo(1);
+    journal.markCommitted(1);
     journal.close();
     const raw = new Database(join(dir, 'journal.sqlite'));
     raw.prepare('UPDATE recent_packet SET digest = ?').run(Buffer.alloc(20, 1)); // a SHA-1
     raw.close();
-    journal = new Journal(dir);
+    journal = new Journal(dir, 'full', REMOVE_AT_COMMIT);
     expect(appendOne(journal, msg({ packetId: 7, dup: true }), 1024)).toBe(true);
     expect(appendOne(journal, msg({ packetId: 7, dup: true }), 1024)).toBe(false);
   });
@@ -131,7 +133,7 @@ describe('Journal', () => {
   it('belongs to one process: a second open of the same directory fails', () => {
     appendOne(journal, msg(), 1024);
     expect(() => {
-      const other = new Journal(dir);
+      const other = new Journal(dir, 'full', REMOVE_AT_COMMIT);
       other.read(0, 1);
     }).toThrow(/locked/);
   });
@@ -140,7 +142,7 @@ describe('Journal', () => {
 describe('Journal group append', () => {
   it('stores a group in order in one call, skipping a recognised redelivery inside it', () => {
     const dir2 = mkdtempSync(join(tmpdir(), 'journal-group-'));
-    const j = new Journal(dir2);
+    const j = new Journal(dir2, 'full', REMOVE_AT_COMMIT);
     try {
       appendOne(j, msg({ packetId: 40 }), 1024);
       const flags = j.appendMessages(
@@ -168,7 +170,7 @@ describe('Journal in-memory tail', () => {
   it('reads what it holds in memory exactly as from disk, and counts the backlog the same', () => {
     journal.close();
     // Holds the last 4 entries only: reads and removals cross from disk to memory.
-    journal = new Journal(dir, 'full', { maxEntries: 4, maxBytes: 1 << 20 });
+    journal = new Journal(dir, 'full', { ...REMOVE_AT_COMMIT, tailLimits: { maxEntries: 4, maxBytes: 1 << 20 } });
     const topics = ['serre/1/bac/1', 'serre/é/bac/2', 'controleur/AA'];
     for (let i = 1; i <= 10; i++) {
       appendOne(journal, msg({ packetId: i, topic: topics[i % 3], payload: Buffer.from('x'.repeat(i * 10)), receivedAt: i }), 60);
@@ -176,18 +178,18 @@ describe('Journal in-memory tail', () => {
     journal.appendEvent('db_error', 'panne', 11);
     const live = view(journal);
     journal.close();
-    journal = new Journal(dir); // a fresh process: everything comes from disk
+    journal = new Journal(dir, 'full', REMOVE_AT_COMMIT); // a fresh process: everything comes from disk
     expect(view(journal)).toEqual(live);
     expect(live[0]!.map((r) => r[0])).toEqual([1, 2, 3, 4]); // stopped by the 100-byte budget
     expect(live[2]![0]).toEqual([7, 'message', 7, 'serre/é/bac/2', 'x'.repeat(60), 70]);
 
     const onDisk = journal.backlogSize();
     journal.close();
-    journal = new Journal(dir, 'full', { maxEntries: 4, maxBytes: 1 << 20 });
+    journal = new Journal(dir, 'full', { ...REMOVE_AT_COMMIT, tailLimits: { maxEntries: 4, maxBytes: 1 << 20 } });
     appendOne(journal, msg({ packetId: 12, topic: 'serre/é/bac/2', receivedAt: 12 }), 1024);
-    journal.removeUpTo(7); // measured on disk (memory holds only entry 12)
-    journal.removeUpTo(11);
-    journal.removeUpTo(12); // measured in memory
+    journal.markCommitted(7); // measured on disk (memory holds only entry 12)
+    journal.markCommitted(11);
+    journal.markCommitted(12); // measured in memory
     const afterRemovals = journal.backlogSize();
     expect(afterRemovals.entries).toBe(0);
     expect(afterRemovals.bytes).toBe(0);
@@ -203,14 +205,14 @@ describe('Journal in-memory tail', () => {
 
   it('serves a drain that keeps up from memory, and one that lags from disk, in order', () => {
     journal.close();
-    journal = new Journal(dir, 'full', { maxEntries: 3, maxBytes: 1 << 20 });
+    journal = new Journal(dir, 'full', { ...REMOVE_AT_COMMIT, tailLimits: { maxEntries: 3, maxBytes: 1 << 20 } });
     for (let i = 1; i <= 8; i++) appendOne(journal, msg({ packetId: i, receivedAt: i }), 1024);
     const seqs: number[] = [];
     let after = 0;
     for (let batch = journal.read(after, 2); batch.length > 0; batch = journal.read(after, 2)) {
       seqs.push(...batch.map((e) => e.seq));
       after = batch[batch.length - 1]!.seq;
-      journal.removeUpTo(after);
+      journal.markCommitted(after);
       if (after === 4) appendOne(journal, msg({ packetId: 9, receivedAt: 9 }), 1024);
     }
     expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -222,7 +224,7 @@ describe('Journal reads from disk', () => {
   it('reads past many rows in order, within the entry limit and the byte budget', () => {
     for (let i = 1; i <= 150; i++) appendOne(journal, msg({ packetId: i, payload: Buffer.alloc(10, 0x61) }), 1024);
     journal.close();
-    journal = new Journal(dir); // nothing in memory: every read goes to SQLite
+    journal = new Journal(dir, 'full', REMOVE_AT_COMMIT); // nothing in memory: every read goes to SQLite
     expect(journal.read(0, 1000).map((e) => e.seq)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
     expect(journal.read(5, 100).map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 6));
     expect(journal.read(0, 1000, 700).map((e) => e.seq)).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
