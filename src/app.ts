@@ -56,12 +56,14 @@ export class App {
   /** The status page's reads: their own connection, one statement per query (pool.ts). */
   private statusPool: Pool | undefined;
   private stopping: Promise<boolean> | undefined;
+  private readonly ownPrefixPending: boolean;
 
   constructor(
     configured: BridgeConfig,
     readonly log: Logger,
   ) {
-    const opened = openJournal(configured.dataDir, configured.mqtt.clientId, configured.journalSync, configured.mqtt.sharedGroup);
+    const retention = { retainMs: configured.journalRetainMs, retainBytes: configured.journalRetainBytes, reserveBytes: configured.journalMaxBytes };
+    const opened = openJournal(configured.dataDir, configured.mqtt.clientId, configured.journalSync, configured.mqtt.sharedGroup, { retention });
     const config = { ...configured, dataDir: opened.dataDir, mqtt: { ...configured.mqtt, clientId: opened.clientId } };
     this.config = config;
     this.journal = opened.journal;
@@ -113,8 +115,12 @@ export class App {
       clientId: config.mqtt.clientId,
       slotMode: opened.dataDir !== configured.dataDir,
       sync: configured.journalSync,
+      retention,
       log: log.child({ part: 'handover' }),
     });
+    // The own journal's entries recorded under another client id are handed over first, under
+    // that id: until then the own position row does not guard them (older-journals.ts).
+    this.ownPrefixPending = found.older.some((older) => older.own);
     this.handover = new JournalHandover(
       found.older,
       this.pool,
@@ -143,11 +149,19 @@ export class App {
   journalState() {
     const backlog = this.journal.backlogSize();
     const oldest = this.journal.oldestReceivedAt();
+    const retained = this.journal.retainedWindow();
+    const age = (at: number | undefined) => (at === undefined ? 0 : Math.max(0, (Date.now() - at) / 1000));
     return {
       ...backlog,
-      oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
+      oldestAgeSeconds: age(oldest),
       full: this.source.overBudget,
+      retained: { entries: retained.entries, bytes: retained.bytes, oldestAgeSeconds: age(retained.oldestReceivedAt) },
     };
+  }
+
+  /** The last time the journal and the database disagreed (pipeline/recovery.ts). */
+  recovery() {
+    return this.handover.active ? (this.handover.recovery ?? this.drain.recovery) : this.drain.recovery;
   }
 
   readiness() {
@@ -171,12 +185,18 @@ export class App {
         database: `${config.db.user}@${config.db.host}:${config.db.port}/${config.db.database}`,
         dataDir: config.dataDir,
         journalId: this.journal.id,
+        journalFormat: this.journal.openedFormat,
         backlog: this.journal.backlogSize(),
+        retained: this.journal.retainedWindow(),
         timeZone: config.timeZone,
       },
       'parc-bridge starting',
     );
     this.observeCertificates();
+    // Before the first PUBACK: a journal older than the database must number what it receives
+    // after the database's position (pipeline/recovery.ts). A database that does not answer
+    // does not hold the start: the drain compares once it answers.
+    if (!this.ownPrefixPending) await this.drain.reconcileNow();
     // Older journals first; messages are received and stored meanwhile.
     void this.handover
       .run()
@@ -201,6 +221,7 @@ export class App {
         startedAt: this.startedAt,
         watch: () => this.watch.view(),
         clock: () => this.clockSkew.state(),
+        recovery: () => this.recovery(),
       });
       const http = { host: config.httpHost, port: config.httpPort, token: config.httpToken, metricsAuth: config.httpMetricsAuth };
       this.http = new HttpServer(http, () => this.readiness(), this.metrics, this.log.child({ part: 'http' }), statusRoutes(status));

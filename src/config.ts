@@ -26,6 +26,18 @@ const seconds = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
 
+const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** A duration in seconds: a number, or with a unit (90s, 30m, 72h, 3d). */
+const duration = (maxSeconds: number) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^\d+(\.\d+)?\s*[smhd]?$/, { message: 'must be a duration such as 72h, 3d, 30m or a number of seconds' })
+    .transform((v) => Number(v.replace(/[smhd]$/, '')) * DURATION_UNITS[/[smhd]$/.exec(v)?.[0] ?? '']!)
+    .pipe(z.number().max(maxSeconds, { message: `must be at most ${maxSeconds / 86_400} days` }));
+
 /** Where the container mounts the bridge's certificates (docker-compose.yml). */
 const CERTIFICATE_DEFAULTS = { MQTT_CA_FILE: '/certs/ca.crt', MQTT_CERT_FILE: '/certs/client.crt', MQTT_KEY_FILE: '/certs/client.key' };
 
@@ -117,6 +129,9 @@ const bridgeShape = {
   HTTP_METRICS_AUTH: boolean.default(true),
   JOURNAL_SYNC: z.enum(['normal', 'full'], { message: 'must be normal or full' }).default('full'),
   JOURNAL_MAX_BYTES: integer(64 * 1024, Number.MAX_SAFE_INTEGER).default(512 * 1024 * 1024),
+  // Committed entries kept to refill a database restored from a backup (docs/recovery.md).
+  JOURNAL_RETAIN: duration(365 * 86_400).default(72 * 3600),
+  JOURNAL_RETAIN_BYTES: integer(0, Number.MAX_SAFE_INTEGER).default(1024 * 1024 * 1024),
   MAX_PAYLOAD_BYTES: integer(64, 256 * 1024).default(16 * 1024),
   BATCH_SIZE: integer(1, 10_000).default(2000),
   SHUTDOWN_TIMEOUT: seconds(1, 3600).default(20),
@@ -171,6 +186,9 @@ export interface BridgeConfig {
   httpMetricsAuth: boolean;
   journalSync: 'normal' | 'full';
   journalMaxBytes: number;
+  /** How long committed entries are kept to refill a database that goes back (0: not at all). */
+  journalRetainMs: number;
+  journalRetainBytes: number;
   maxPayloadBytes: number;
   batchSize: number;
   shutdownTimeoutMs: number;
@@ -295,6 +313,8 @@ export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
     httpMetricsAuth: data.HTTP_METRICS_AUTH,
     journalSync: data.JOURNAL_SYNC,
     journalMaxBytes: data.JOURNAL_MAX_BYTES,
+    journalRetainMs: Math.round(data.JOURNAL_RETAIN * 1000),
+    journalRetainBytes: data.JOURNAL_RETAIN_BYTES,
     maxPayloadBytes: data.MAX_PAYLOAD_BYTES,
     batchSize: data.BATCH_SIZE,
     shutdownTimeoutMs: Math.round(data.SHUTDOWN_TIMEOUT * 1000),

@@ -13,6 +13,8 @@ export interface JournalState {
   bytes: number;
   oldestAgeSeconds: number;
   full: boolean;
+  /** Committed entries kept to refill a database that goes back (retention). */
+  retained: { entries: number; bytes: number; oldestAgeSeconds: number };
 }
 
 /** Every metric of the bridge, in one registry, so that modules share names and labels. */
@@ -129,6 +131,38 @@ export class Metrics {
       const state = this.journal();
       if (state) this.journalFull.set(state.full ? 1 : 0);
     },
+  });
+  readonly journalRetainedSeconds = new Gauge({
+    name: 'parc_bridge_journal_retained_seconds',
+    help: 'How far back the journal can refill a database restored from a backup: age of the oldest committed entry it keeps (JOURNAL_RETAIN)',
+    registers: [this.registry],
+    collect: () => {
+      const state = this.journal();
+      if (state) this.journalRetainedSeconds.set(state.retained.oldestAgeSeconds);
+    },
+  });
+  readonly journalRetainedBytes = new Gauge({
+    name: 'parc_bridge_journal_retained_bytes',
+    help: 'Approximate bytes of the committed entries the journal keeps to refill a restored database (JOURNAL_RETAIN_BYTES)',
+    registers: [this.registry],
+    collect: () => {
+      const state = this.journal();
+      if (state) this.journalRetainedBytes.set(state.retained.bytes);
+    },
+  });
+  readonly journalRetainedEntries = new Gauge({
+    name: 'parc_bridge_journal_retained_entries',
+    help: 'Committed entries the journal keeps to refill a restored database',
+    registers: [this.registry],
+    collect: () => {
+      const state = this.journal();
+      if (state) this.journalRetainedEntries.set(state.retained.entries);
+    },
+  });
+  readonly entriesWrittenAgain = new Counter({
+    name: 'parc_bridge_entries_written_again_total',
+    help: 'Journal entries written again because the database went back (restored from a backup, failed over to a replica that lagged)',
+    registers: [this.registry],
   });
   readonly mqttConnected = new Gauge({
     name: 'parc_bridge_mqtt_connected',

@@ -28,7 +28,7 @@ import {
 } from './controller-writes.js';
 import { isConnectionFailure } from './bounded-statements.js';
 import { describeDbError, isRowRefused, refusesEveryRow, SchemaRefusal } from './errors.js';
-import type { Connection } from './pool.js';
+import type { Connection, Pool } from './pool.js';
 
 export interface Batch {
   /** The journal position the batch starts after: where the database must still be. */
@@ -106,6 +106,8 @@ const CHECK_POSITION =
   'SELECT (SELECT 1 FROM bridge_journal_position WHERE client_id = ? AND journal_id = ? AND last_seq <> ? UNION ALL SELECT 1) AS position_check';
 const MOVE_POSITION = 'UPDATE bridge_journal_position SET journal_id = ?, last_seq = ?, updated_at = NOW() WHERE client_id = ?';
 const POSITION_STATEMENTS = [LOCK_POSITION, CHECK_POSITION, MOVE_POSITION];
+/** Past a gap the journal cannot refill (pipeline/recovery.ts), only if the row is still as read. */
+const JUMP_POSITION = 'UPDATE bridge_journal_position SET last_seq = ?, updated_at = NOW() WHERE client_id = ? AND journal_id = ? AND last_seq = ?';
 const ER_SUBQUERY_NO_1_ROW = 1242;
 
 /** The database is past where the batch starts: another transaction wrote it. */
@@ -162,6 +164,17 @@ export class BatchWriter {
     private readonly log: Logger,
     private readonly options: WriterOptions,
   ) {}
+
+  /**
+   * Moves this journal's position row from `fromSeq` to `toSeq` without writing entries: past
+   * entries the database lost and the journal no longer holds, or from where an older use of
+   * this client id left it. PositionMoved when the row changed since it was read.
+   */
+  async movePosition(pool: Pool, fromSeq: number, toSeq: number): Promise<void> {
+    const { clientId, journalId } = this.position;
+    const [result] = await pool.query(JUMP_POSITION, [toSeq, clientId, journalId, fromSeq]);
+    if ((result as { affectedRows?: number }).affectedRows !== 1) throw new PositionMoved();
+  }
 
   /** The server's max_allowed_packet, read by the caller at each (re)connection. */
   setMaxAllowedPacket(bytes: number): void {

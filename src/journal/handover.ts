@@ -11,7 +11,7 @@ import type { RowDataPacket } from 'mysql2';
 import type { Pool } from '../db/pool.js';
 import { errorMessage } from '../error-message.js';
 import type { Logger } from '../logger.js';
-import type { DatabaseProblem } from '../pipeline/drain.js';
+import type { DatabaseProblem, RecoveryReport } from '../pipeline/drain.js';
 import { Signal } from '../pipeline/signal.js';
 import type { OlderJournal } from './older-journals.js';
 
@@ -21,6 +21,7 @@ export interface HandoverDrain {
   stop(timeoutMs: number): Promise<boolean>;
   readonly dbConnected: boolean;
   readonly databaseProblem: DatabaseProblem | undefined;
+  readonly recovery: RecoveryReport | undefined;
 }
 
 /** A drain of `older`'s view that writes under `clientId`. */
@@ -63,6 +64,11 @@ export class JournalHandover {
 
   get dbConnected(): boolean {
     return this.writing?.drain.dbConnected ?? false;
+  }
+
+  /** What the drain of the journal being written recovered (pipeline/recovery.ts). */
+  get recovery(): RecoveryReport | undefined {
+    return this.writing?.drain.recovery;
   }
 
   /** Why the journal being written waits for the database, for /readyz and the status page. */

@@ -5,7 +5,7 @@
  */
 import type { EntryKind, JournalEntry } from '../decode/types.js';
 import type { DrainJournal } from '../pipeline/drain-ports.js';
-import type { Journal } from './journal.js';
+import type { Journal, RetainedWindow } from './journal.js';
 
 export class JournalPrefix implements DrainJournal {
   constructor(
@@ -22,8 +22,53 @@ export class JournalPrefix implements DrainJournal {
     return this.journal.read(afterSeq, limit, maxBytes).filter((entry) => entry.seq <= this.upToSeq);
   }
 
-  removeUpTo(seq: number): void {
-    this.journal.removeUpTo(Math.min(seq, this.upToSeq));
+  get committedUpTo(): number {
+    return Math.min(this.journal.committedUpTo, this.upToSeq);
+  }
+
+  get removedUpToSeq(): number {
+    return this.journal.removedUpToSeq;
+  }
+
+  get lastSequence(): number {
+    return Math.min(this.journal.lastSequence, this.upToSeq);
+  }
+
+  get earlierRunsUpTo(): number {
+    return this.journal.earlierRunsUpTo;
+  }
+
+  get positionBase(): number {
+    return this.journal.positionBase;
+  }
+
+  markCommitted(seq: number): void {
+    this.journal.markCommitted(Math.min(seq, this.upToSeq));
+  }
+
+  markReconciled(): void {
+    this.journal.markReconciled();
+  }
+
+  rewindTo(seq: number): void {
+    this.journal.rewindTo(seq);
+  }
+
+  /** The whole journal moves: what follows the prefix is the own drain's, numbered after it. */
+  skipAhead(dbSeq: number, inDatabaseUpTo: number): number {
+    return this.journal.skipAhead(dbSeq, inDatabaseUpTo);
+  }
+
+  retainedWindow(): RetainedWindow {
+    return this.journal.retainedWindow();
+  }
+
+  receivedAt(seq: number): number | undefined {
+    return this.journal.receivedAt(seq);
+  }
+
+  pruneIfDue(): void {
+    this.journal.pruneIfDue();
   }
 
   /** An outage the drain records goes after the prefix: the bridge's own drain writes it. */
@@ -38,7 +83,8 @@ export class JournalPrefix implements DrainJournal {
     return this.journal.isOwnFailure(err);
   }
 
+  /** Every entry of the prefix is committed (or the database held them: skipAhead). */
   isEmpty(): boolean {
-    return this.read(0, 1).length === 0;
+    return this.journal.committedUpTo >= this.upToSeq;
   }
 }

@@ -13,12 +13,11 @@ import { basename, join } from 'node:path';
 import { errorMessage } from '../error-message.js';
 import type { Logger } from '../logger.js';
 import type { DrainJournal } from '../pipeline/drain-ports.js';
-import { JOURNAL_FILE, Journal, JournalLockedError, type JournalSync } from './journal.js';
+import { JOURNAL_FILE, Journal, JournalLockedError, POSITION_CLIENT_ID, type JournalSync, type Retention } from './journal.js';
 import { JournalPrefix } from './journal-prefix.js';
 import { unreadableJournalFix } from './unreadable-journal.js';
 
-/** The journal setting that names the client id of its position row. */
-export const POSITION_CLIENT_ID = 'position_client_id';
+export { POSITION_CLIENT_ID };
 
 /** The folder of a slot's journal under DATA_DIR (slots.ts). */
 const SLOT_DIR = /^slot-\d+$/;
@@ -52,6 +51,8 @@ export interface JournalSearch {
   /** MQTT_CLIENT_ID with `{slot}`: the journal is DATA_DIR/slot-<n>. */
   slotMode: boolean;
   sync: JournalSync;
+  /** The bridge's retention policy: an older journal keeps what it committed as its own does. */
+  retention: Retention;
   log: Logger;
 }
 
@@ -63,14 +64,18 @@ export interface JournalContents {
   oldestReceivedAt: number | undefined;
   /** The client id its position row is recorded under; undefined for a journal made before it was. */
   recordedClientId: string | undefined;
+  /** Committed entries kept to refill a database restored from a backup (retention). */
+  retained: { entries: number; bytes: number; oldestReceivedAt: number | undefined };
 }
 
 function contentsOf(journal: Journal): JournalContents {
+  const { entries, bytes, oldestReceivedAt } = journal.retainedWindow();
   return {
     file: journal.file,
     entries: journal.backlogSize().entries,
     oldestReceivedAt: journal.oldestReceivedAt(),
     recordedClientId: journal.setting(POSITION_CLIENT_ID),
+    retained: { entries, bytes, oldestReceivedAt },
   };
 }
 
@@ -78,9 +83,9 @@ function contentsOf(journal: Journal): JournalContents {
  * Opens the journal in `dir` the way the bridge does, with its exclusive lock: 'locked' when a
  * running bridge holds it. Throws when the file cannot be opened (damaged, no permission).
  */
-function openUnlocked(dir: string, sync: JournalSync): Journal | 'locked' {
+function openUnlocked(dir: string, sync: JournalSync, retention?: Retention): Journal | 'locked' {
   try {
-    return new Journal(dir, sync);
+    return new Journal(dir, sync, { retention });
   } catch (err) {
     if (err instanceof JournalLockedError) return 'locked';
     throw err;
@@ -120,7 +125,7 @@ function ownPrefix(search: JournalSearch): OlderJournal | undefined {
   const entries = own.backlogSize().entries;
   if (entries === 0) {
     // Nothing recorded under the old id is left: the position row may move to the new one.
-    own.setSetting(POSITION_CLIENT_ID, clientId);
+    own.setPositionClientId(clientId);
     return undefined;
   }
   return {
@@ -130,7 +135,7 @@ function ownPrefix(search: JournalSearch): OlderJournal | undefined {
     recordedClientId: recorded,
     own: true,
     fromSharedGroup: false,
-    finish: (id) => own.setSetting(POSITION_CLIENT_ID, id),
+    finish: (id) => own.setPositionClientId(id),
     release: () => undefined,
   };
 }
@@ -141,8 +146,8 @@ function ownPrefix(search: JournalSearch): OlderJournal | undefined {
  * other instances, which find them again at their next start; DATA_DIR's own journal belongs
  * to a configuration without `{slot}`. Without slot mode, the slots are the old ones.
  */
-function otherJournal(dir: string, sync: JournalSync): OlderJournal | 'locked' | undefined {
-  const journal = openUnlocked(dir, sync);
+function otherJournal(dir: string, sync: JournalSync, retention: Retention): OlderJournal | 'locked' | undefined {
+  const journal = openUnlocked(dir, sync, retention);
   if (journal === 'locked') return 'locked';
   const { file, entries, recordedClientId } = contentsOf(journal);
   if (entries === 0) {
@@ -181,7 +186,7 @@ export function findOlderJournals(search: JournalSearch): FoundJournals {
     const file = join(dir, JOURNAL_FILE);
     if (file === search.own.file) continue;
     try {
-      const found = otherJournal(dir, search.sync);
+      const found = otherJournal(dir, search.sync, search.retention);
       if (found === 'locked') locked.push(file);
       else if (found) older.push(found);
     } catch (err) {

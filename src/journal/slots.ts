@@ -6,7 +6,7 @@
  * persistent session on the broker.
  */
 import { join } from 'node:path';
-import { Journal, JournalLockedError, type JournalSync } from './journal.js';
+import { Journal, JournalLockedError, type JournalOptions, type JournalSync } from './journal.js';
 
 export const SLOT_PLACEHOLDER = '{slot}';
 const MAX_SLOTS = 64;
@@ -21,15 +21,15 @@ export interface OpenedJournal {
  * `sharedGroup` guards against scaling without sharing: a second instance without
  * MQTT_SHARED_GROUP would receive every reading too, and write it a second time.
  */
-export function openJournal(dataDir: string, clientIdTemplate: string, sync: JournalSync, sharedGroup: string): OpenedJournal {
+export function openJournal(dataDir: string, clientIdTemplate: string, sync: JournalSync, sharedGroup: string, options: JournalOptions = {}): OpenedJournal {
   if (!clientIdTemplate.includes(SLOT_PLACEHOLDER)) {
-    return { journal: new Journal(dataDir, sync), clientId: clientIdTemplate, dataDir };
+    return { journal: new Journal(dataDir, sync, options), clientId: clientIdTemplate, dataDir };
   }
   for (let slot = 1; slot <= MAX_SLOTS; slot++) {
     const slotDir = join(dataDir, `slot-${slot}`);
     let journal: Journal;
     try {
-      journal = new Journal(slotDir, sync);
+      journal = new Journal(slotDir, sync, options);
     } catch (err) {
       if (!(err instanceof JournalLockedError)) throw err;
       continue;

@@ -3,13 +3,30 @@
  * that turns what it did into metrics (so the drain itself knows nothing of Prometheus).
  */
 import type { EntryKind, ErrorType, JournalEntry, MesureRow } from '../decode/types.js';
+import type { RetainedWindow } from '../journal/journal.js';
 
+/** See journal/journal.ts for what each mark means. */
 export interface DrainJournal {
   readonly id: string;
+  readonly committedUpTo: number;
+  readonly removedUpToSeq: number;
+  readonly lastSequence: number;
+  readonly earlierRunsUpTo: number;
+  readonly positionBase: number;
   /** Up to `limit` entries after `afterSeq`, fewer once their payloads reach `maxBytes`. */
   read(afterSeq: number, limit: number, maxBytes?: number): JournalEntry[];
-  /** Entries up to `seq` are committed to MySQL and may go. */
-  removeUpTo(seq: number): void;
+  /** Entries up to `seq` are committed to MySQL: kept for the retention window, then removed. */
+  markCommitted(seq: number): void;
+  /** The database holds entries only up to `seq` again: the later ones wait once more. */
+  rewindTo(seq: number): void;
+  /** The journal was compared with the database (see Journal.earlierRunsUpTo). */
+  markReconciled(): void;
+  /** The database holds entries up to `dbSeq`, past `inDatabaseUpTo`: renumber what follows. */
+  skipAhead(dbSeq: number, inDatabaseUpTo: number): number;
+  retainedWindow(): RetainedWindow;
+  receivedAt(seq: number): number | undefined;
+  /** Applies the retention policy if it is due. */
+  pruneIfDue(): void;
   appendEvent(kind: Exclude<EntryKind, 'message'>, detail: string): void;
   /** Called whenever an entry is appended. */
   onAppend(listener: () => void): void;
@@ -32,6 +49,8 @@ export interface BatchStats {
 
 export interface DrainObserver {
   batchCommitted(stats: BatchStats): void;
+  /** Entries written again after the database went back (pipeline/recovery.ts). */
+  entriesWrittenAgain(entries: number): void;
   /** `up` after a failure or at the first answer; `wasDown` when an outage just ended. */
   databaseState(up: boolean, wasDown: boolean): void;
 }
@@ -40,6 +59,7 @@ export interface DrainObserver {
 export function allObservers(...observers: DrainObserver[]): DrainObserver {
   return {
     batchCommitted: (stats) => observers.forEach((o) => o.batchCommitted(stats)),
+    entriesWrittenAgain: (entries) => observers.forEach((o) => o.entriesWrittenAgain(entries)),
     databaseState: (up, wasDown) => observers.forEach((o) => o.databaseState(up, wasDown)),
   };
 }

@@ -15,8 +15,9 @@ import type { ControllerEvent, Decoded, ErrorRow, ErrorType, JournalEntry, Mesur
 import type { Logger } from '../logger.js';
 import type { DrainJournal, DrainObserver } from './drain-ports.js';
 import type { ErrorRateLimiter } from './error-rate-limiter.js';
+import { decide, type PositionRow, type Recovery } from './recovery.js';
 import { Signal } from './signal.js';
-import { monotonicMs } from '../time.js';
+import { formatDateTime, monotonicMs } from '../time.js';
 
 export interface DrainOptions extends DecodeOptions {
   clientId: string;
@@ -41,7 +42,23 @@ export interface DatabaseProblem {
   sinceMonotonic: number;
 }
 
+/** What the last recovery did (recovery.ts), for the status page and /api/status. */
+export interface RecoveryReport {
+  kind: 'journal-behind' | 'refill';
+  /** When the bridge found it (wall clock). */
+  at: number;
+  /** What the log line says, in English. */
+  summary: string;
+  /** Entries written again (refill): how many, and how many are written so far. */
+  toWriteAgain: number;
+  writtenAgain: number;
+  /** Receipt times the journal no longer holds and the database lost: readings not refilled. */
+  lost: { fromSeq: number; toSeq: number; from: string | undefined; to: string | undefined; fromMs: number | undefined; toMs: number | undefined } | undefined;
+}
+
 const ERROR_KIND_LOG_INTERVAL_MS = 60_000;
+/** Several `PositionMoved` in a row without a commit: something else writes; slow down. */
+const POSITION_MOVES_BEFORE_WAITING = 3;
 /** After the shutdown deadline, how long the batch being written may still take. */
 const STOP_GRACE_MS = 5_000;
 // Bounds on one batch's memory whatever devices send (a normal batch is far below both).
@@ -61,8 +78,15 @@ interface Prepared {
 }
 
 export class Drain {
-  private committedSeq = 0;
+  private committedSeq: number;
   private reconciled = false;
+  /** True until a reconciliation succeeded in this process (recovery.ts, `first`). */
+  private firstReconciliation = true;
+  private positionMoves = 0;
+  /** The entries being written again after the database went back, while that lasts. */
+  private refill: { upTo: number; report: RecoveryReport } | undefined;
+  private lastRecovery: RecoveryReport | undefined;
+  private otherJournalLogged = false;
   private dbUp: boolean | undefined = undefined;
   private problem: DatabaseProblem | undefined;
   private stopping = false;
@@ -89,7 +113,28 @@ export class Drain {
     this.writer = new BatchWriter({ clientId: opts.clientId, journalId: journal.id }, log, {
       sharedControllerTopics: opts.sharedControllerTopics ?? false,
     });
+    this.committedSeq = journal.committedUpTo;
     journal.onAppend(() => this.signal.notify());
+  }
+
+  /** The last time the journal and the database disagreed, and what was done about it. */
+  get recovery(): RecoveryReport | undefined {
+    return this.lastRecovery;
+  }
+
+  /**
+   * Compares the journal with the database once, before the bridge acknowledges anything: a
+   * journal older than the database must number new entries after the database's position
+   * (recovery.ts). False when the database did not answer: the drain does it when it does.
+   */
+  async reconcileNow(): Promise<boolean> {
+    try {
+      await this.reconcile();
+      return true;
+    } catch (err) {
+      this.log.info({ err: describeDbError(err) }, 'the journal is compared with the database once it answers; messages are received meanwhile');
+      return false;
+    }
   }
 
   /** True once a write committed, until one fails. */
@@ -158,10 +203,12 @@ export class Drain {
         this.reconciled = false;
         this.next = undefined;
         if (err instanceof PositionMoved) {
-          this.log.info({ committedSeq: this.committedSeq }, 'the batch was already written by a transaction given up on earlier; reading the position again');
-          continue;
+          this.log.info({ committedSeq: this.committedSeq }, 'the position in the database is not where this batch starts; reading it again');
+          // Never spin: a position that keeps moving under the drain is waited out.
+          if (++this.positionMoves <= POSITION_MOVES_BEFORE_WAITING) continue;
+          this.log.warn({ committedSeq: this.committedSeq, times: this.positionMoves }, 'the position keeps moving under this bridge (another bridge with the same client id and journal?); waiting before trying again');
         }
-        this.failed(err);
+        if (!(err instanceof PositionMoved)) this.failed(err);
         // New entries must not shorten the wait: only a stop does.
         if (!this.stopped) await this.stopSignal.wait(this.opts.retryDelayMs);
       }
@@ -169,9 +216,11 @@ export class Drain {
   }
 
   /**
-   * Skips what is committed but still in the journal: after a crash between COMMIT and the
-   * removal, or after a COMMIT whose answer was lost with the connection. The read locks the
-   * position row, which every batch transaction writes first: a transaction still running on a
+   * Compares the journal with the position row and acts on it (recovery.ts): skips what is
+   * committed but not yet marked in the journal (a crash between COMMIT and the mark, or a
+   * COMMIT whose answer was lost), numbers new entries after a database that is ahead of the
+   * journal, writes again what a database that went back lost. The read locks the position
+   * row, which every batch transaction writes first: a transaction still running on a
    * connection given up on (a statement timeout) is waited for, not read past. Also reads the
    * server's max_allowed_packet, which sizes the statements.
    */
@@ -182,9 +231,11 @@ export class Drain {
       const [settings] = await conn.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS maxAllowedPacket');
       this.writer.setMaxAllowedPacket(Number(settings[0]!.maxAllowedPacket));
       await conn.query('START TRANSACTION');
-      const [rows] = await conn.query<RowDataPacket[]>('SELECT journal_id, last_seq FROM bridge_journal_position WHERE client_id = ? LOCK IN SHARE MODE', [
-        this.opts.clientId,
-      ]);
+      const [rows] = await conn.query<RowDataPacket[]>(
+        // UNIX_TIMESTAMP reads updated_at in the session's zone, the one NOW() wrote it in.
+        'SELECT journal_id, last_seq, UNIX_TIMESTAMP(updated_at) AS updated_at FROM bridge_journal_position WHERE client_id = ? LOCK IN SHARE MODE',
+        [this.opts.clientId],
+      );
       await conn.query('COMMIT');
       conn.release();
       row = rows[0];
@@ -192,13 +243,101 @@ export class Drain {
       conn.destroy();
       throw err;
     }
-    if (row && row.journal_id === this.journal.id && Number(row.last_seq) > this.committedSeq) {
-      const lastSeq = Number(row.last_seq);
-      this.log.info({ lastSeq, skipped: lastSeq - this.committedSeq }, 'entries already committed are skipped');
-      this.committedSeq = lastSeq;
-      this.journal.removeUpTo(lastSeq);
-    }
+    const position: PositionRow | undefined = row && { journalId: String(row.journal_id), lastSeq: Number(row.last_seq), updatedAtMs: Number(row.updated_at) * 1000 };
+    const journal = this.journal;
+    const decision = decide(
+      position,
+      {
+        id: journal.id,
+        committedUpTo: this.committedSeq,
+        removedUpTo: journal.removedUpToSeq,
+        lastSequence: journal.lastSequence,
+        earlierRunsUpTo: journal.earlierRunsUpTo,
+        positionBase: journal.positionBase,
+      },
+      this.firstReconciliation,
+    );
+    await this.carryOut(decision, position);
+    journal.markReconciled();
+    this.firstReconciliation = false;
     this.reconciled = true;
+  }
+
+  private async carryOut(decision: Recovery, row: PositionRow | undefined): Promise<void> {
+    const journal = this.journal;
+    switch (decision.kind) {
+      case 'in-step':
+        return;
+      case 'other-journal':
+        if (!this.otherJournalLogged) {
+          this.otherJournalLogged = true;
+          this.log.warn(
+            { clientId: this.opts.clientId, otherJournalId: decision.otherJournalId, journalId: journal.id, updatedAt: row && formatDateTime(row.updatedAtMs) },
+            "the database's position row for this client id belongs to another journal: this journal's earlier commits cannot be checked against it, and are not written again",
+          );
+        }
+        return;
+      case 'skip':
+        this.log.info({ lastSeq: decision.to, skipped: decision.to - this.committedSeq }, 'entries already committed are skipped');
+        journal.markCommitted(decision.to);
+        this.committedSeq = decision.to;
+        return;
+      case 'journal-behind': {
+        const summary =
+          `the journal is older than the database: the database holds this journal's entries up to ${decision.databaseSeq}, ` +
+          `the journal file held them up to ${decision.inDatabaseUpTo} (a DATA_DIR restored from a backup or snapshot, a disk that lost ` +
+          `its last writes, or JOURNAL_SYNC=normal and a power cut); the ${decision.renumbered} entries received since are numbered ` +
+          `from ${decision.databaseSeq + 1} on and written`;
+        journal.skipAhead(decision.databaseSeq, decision.inDatabaseUpTo);
+        this.committedSeq = decision.databaseSeq;
+        this.log.error({ databaseSeq: decision.databaseSeq, journalUpTo: decision.inDatabaseUpTo, renumbered: decision.renumbered, journalId: journal.id }, summary);
+        this.lastRecovery = { kind: 'journal-behind', at: Date.now(), summary, toWriteAgain: 0, writtenAgain: 0, lost: undefined };
+        return;
+      }
+      case 'refill':
+        await this.startRefill(decision, row);
+    }
+  }
+
+  /** The database went back: writes the retained entries again from where it is. */
+  private async startRefill(decision: Extract<Recovery, { kind: 'refill' }>, row: PositionRow | undefined): Promise<void> {
+    const journal = this.journal;
+    const when = (seq: number) => {
+      const at = journal.receivedAt(seq);
+      return at === undefined ? undefined : formatDateTime(at);
+    };
+    const retained = journal.retainedWindow();
+    // From the database's last change before it went back, to the last entry retention removed.
+    const fromMs = row?.updatedAtMs;
+    const toMs = retained.removedReceivedAt;
+    const lost = decision.lost && {
+      ...decision.lost,
+      from: fromMs === undefined ? undefined : formatDateTime(fromMs),
+      to: toMs === undefined ? undefined : formatDateTime(toMs),
+      fromMs,
+      toMs,
+    };
+    if (decision.moveRowFrom !== undefined) await this.writer.movePosition(this.pool, decision.moveRowFrom, decision.from);
+    const toWriteAgain = decision.upTo - decision.from;
+    const where = decision.databaseSeq === undefined ? 'its position row for this journal is gone' : `its position for this journal is ${decision.databaseSeq}`;
+    const summary =
+      `the database lost entries it had committed (restored from a backup, or failed over to a replica that lagged?): ${where}, ` +
+      `the bridge had committed up to ${decision.upTo}; writing the ${toWriteAgain} entries it retains from ${decision.from} again` +
+      (toWriteAgain > 0 ? ` (received from ${when(decision.from + 1) ?? '?'} to ${when(decision.upTo) ?? '?'})` : '');
+    journal.rewindTo(decision.from);
+    this.committedSeq = decision.from;
+    this.limiter.reset();
+    const report: RecoveryReport = { kind: 'refill', at: Date.now(), summary, toWriteAgain, writtenAgain: 0, lost };
+    this.lastRecovery = report;
+    this.refill = toWriteAgain > 0 ? { upTo: decision.upTo, report } : undefined;
+    this.log.warn({ databaseSeq: decision.databaseSeq, from: decision.from, upTo: decision.upTo, entries: toWriteAgain, journalId: journal.id }, summary);
+    if (lost) {
+      this.log.error(
+        { fromSeq: lost.fromSeq, toSeq: lost.toSeq, receivedFrom: lost.from, receivedTo: lost.to, receivedFromMs: lost.fromMs, receivedToMs: lost.toMs, journalId: journal.id },
+        `entries ${lost.fromSeq} to ${lost.toSeq} (received between ${lost.from ?? 'the start of this journal'} and ${lost.to ?? '?'}) cannot be written again: ` +
+          'the journal no longer retains them (JOURNAL_RETAIN, JOURNAL_RETAIN_BYTES). Readings of that time are missing from the database unless restored from elsewhere',
+      );
+    }
   }
 
   /**
@@ -251,12 +390,27 @@ export class Drain {
     const { batch } = prepared;
     await this.writeWithRetries(prepared);
     this.committedSeq = batch.lastSeq;
-    this.journal.removeUpTo(batch.lastSeq);
+    this.journal.markCommitted(batch.lastSeq);
+    this.positionMoves = 0;
+    this.countRefill(batch);
     this.log.debug({ entries: prepared.entryCount, lastSeq: batch.lastSeq, mesures: batch.mesures.length }, 'batch committed');
+  }
+
+  /** Entries of a refill written by this batch; the end of a refill is logged. */
+  private countRefill(batch: Batch): void {
+    const refill = this.refill;
+    if (!refill) return;
+    const written = Math.min(batch.lastSeq, refill.upTo) - batch.afterSeq;
+    refill.report.writtenAgain += written;
+    this.observer.entriesWrittenAgain(written);
+    if (batch.lastSeq < refill.upTo) return;
+    this.refill = undefined;
+    this.log.info({ entries: refill.report.writtenAgain }, `the entries the database had lost are written again: ${refill.report.writtenAgain} entries`);
   }
 
   /** Nothing to write: check the database still answers, and write due error summaries. */
   private async idleTick(): Promise<void> {
+    this.journal.pruneIfDue();
     const batch = { afterSeq: this.committedSeq, lastSeq: this.committedSeq, mesures: [], errors: [], controllers: [] };
     await this.writeWithRetries({ batch, entryCount: 0, receivedUpTo: Date.now() });
   }

@@ -53,6 +53,15 @@ export class ErrorRateLimiter {
     return at >= window.start + this.windowMs || at < window.start;
   }
 
+  /**
+   * Forgets every window: the drain writes entries again from an earlier point (recovery.ts),
+   * and windows opened by later receipt times would take the earlier ones for a clock step.
+   */
+  reset(): void {
+    this.windows = new Map();
+    this.budget = undefined;
+  }
+
   begin(): LimiterTx {
     return new LimiterTx(this, this.windows, this.budget);
   }

@@ -23,6 +23,9 @@ export function metricsObserver(metrics: Metrics): DrainObserver {
         metrics.errorsSuppressed.inc({ type }, n);
       }
     },
+    entriesWrittenAgain(entries: number) {
+      metrics.entriesWrittenAgain.inc(entries);
+    },
     databaseState(up: boolean, wasDown: boolean) {
       metrics.dbConnected.set(up ? 1 : 0);
       if (up && wasDown) metrics.dbReconnects.inc();

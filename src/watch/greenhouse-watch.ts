@@ -63,6 +63,7 @@ export class GreenhouseWatch {
     batchCommitted: (stats) => {
       if (stats.readings.length > 0) this.tracker.record(stats.readings, this.clock.wall(), this.clock.mono());
     },
+    entriesWrittenAgain: () => undefined,
     databaseState: () => undefined,
   };
 

@@ -126,6 +126,26 @@ describe('loadBridgeConfig: values', () => {
     expect(loadBridgeConfig(valid({ HTTP_PORT: '0' })).httpPort).toBe(0);
   });
 
+  it('keeps committed entries 72 h and 1 GiB by default, and reads JOURNAL_RETAIN as a duration', () => {
+    const c = loadBridgeConfig(valid());
+    expect([c.journalRetainMs, c.journalRetainBytes]).toEqual([72 * 3_600_000, 1024 ** 3]);
+    const retain = (v: string) => loadBridgeConfig(valid({ JOURNAL_RETAIN: v })).journalRetainMs;
+    expect([retain('3d'), retain('36h'), retain('90m'), retain('45s'), retain('600'), retain('0'), retain('1.5h')]).toEqual([
+      3 * 86_400_000,
+      36 * 3_600_000,
+      90 * 60_000,
+      45_000,
+      600_000,
+      0,
+      5_400_000,
+    ]);
+    const err = configError(() => loadBridgeConfig(valid({ JOURNAL_RETAIN: 'a week', JOURNAL_RETAIN_BYTES: '-1' })));
+    expect(err.problems).toEqual([
+      'JOURNAL_RETAIN must be a duration such as 72h, 3d, 30m or a number of seconds',
+      'JOURNAL_RETAIN_BYTES must be at least 0',
+    ]);
+  });
+
   it('trims whitespace around numbers', () => {
     expect(loadBridgeConfig(valid({ DB_PORT: ' 3308 ' })).db.port).toBe(3308);
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JOURNAL_FILE, Journal } from '../../src/journal/journal.js';
+import { JOURNAL_FILE, Journal, NO_RETENTION } from '../../src/journal/journal.js';
 import { findOlderJournals, peekJournal, POSITION_CLIENT_ID, type OlderJournal } from '../../src/journal/older-journals.js';
 import { findJournal, journalResult } from '../../src/ops/doctor/journal-checks.js';
 
@@ -32,7 +32,7 @@ let logged: Array<Record<string, unknown>> = [];
 
 function find(root: string, own: Journal, clientId: string, slotMode = false) {
   const log = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line) as Record<string, unknown>) });
-  const result = findOlderJournals({ dataDir: root, own, clientId, slotMode, sync: 'normal', log });
+  const result = findOlderJournals({ dataDir: root, own, clientId, slotMode, sync: 'normal', retention: NO_RETENTION, log });
   found.push(...result.older);
   return result;
 }
@@ -72,7 +72,7 @@ describe('findOlderJournals', () => {
     expect(older).toMatchObject({ own: true, entries: 3, recordedClientId: 'a' });
     own.appendMessages([{ topic: 'serre/1/bac/1', payload: Buffer.from('{}'), receivedAt: 2, packetId: undefined, dup: false }], 1024);
     expect(older!.view.read(0, 100).map((e) => e.seq)).toEqual([1, 2, 3]);
-    older!.view.removeUpTo(3);
+    older!.view.markCommitted(3);
     expect(older!.view.isEmpty()).toBe(true);
     expect(own.isEmpty()).toBe(false); // the newer entry is the bridge's own
   });
@@ -128,7 +128,13 @@ describe('peekJournal', () => {
   it('reads what a journal holds and lets go of it', () => {
     const root = dataDir();
     journal(root, 'mqtt-bridge', 2).close();
-    expect(peekJournal(root)).toEqual({ file: join(root, JOURNAL_FILE), entries: 2, oldestReceivedAt: 1, recordedClientId: 'mqtt-bridge' });
+    expect(peekJournal(root)).toEqual({
+      file: join(root, JOURNAL_FILE),
+      entries: 2,
+      oldestReceivedAt: 1,
+      recordedClientId: 'mqtt-bridge',
+      retained: { entries: 0, bytes: 0, oldestReceivedAt: undefined },
+    });
     journal(root).close(); // the lock was released: the bridge opens it
   });
 
@@ -149,6 +155,16 @@ describe('doctor: journals in DATA_DIR', () => {
     expect(result.detail).toContain(`${damaged} cannot be opened (file is not a database (SQLITE_NOTADB)); the bridge starts without writing it`);
     expect(result.detail).toContain(`${join(root, 'slot-2', JOURNAL_FILE)} holds 3 entries`);
     expect(result.fix).toMatch(/^start the bridge on this DATA_DIR.*; for a journal that cannot be opened: the file is damaged: move it out of DATA_DIR/);
+  });
+
+  it('says how far back a journal can refill a database restored from a backup', () => {
+    const root = dataDir();
+    const j = journal(root, 'a', 4);
+    j.markCommitted(4);
+    j.close();
+    const result = journalResult(root, [findJournal(root)]);
+    expect(result.status).toBe('ok');
+    expect(result.detail).toMatch(new RegExp(`${join(root, JOURNAL_FILE)} can refill a database restored from a backup back to \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\(4 entries kept, 0\\.0 MiB\\)`));
   });
 
   it('passes when every journal is empty or held by a running bridge', () => {
