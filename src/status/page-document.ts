@@ -137,6 +137,8 @@ export const PAGE_HTML = `<!doctype html>
       <div class="card-head"><h2 id="journal-title">File d'attente locale</h2><span id="journal-badge" class="badge unknown">…</span></div>
       <div id="journal-entries" class="big"></div>
       <div id="journal-detail" class="muted"></div>
+      <div id="journal-retained" class="muted"></div>
+      <div id="journal-recovery" class="alert" hidden></div>
       <div id="journal-full" class="alert" hidden>Le disque réservé est plein : le pont n'accepte plus de messages tant que la base ne les a pas reçus.</div>
     </section>
   </div>

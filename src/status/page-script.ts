@@ -129,6 +129,28 @@ export const PAGE_SCRIPT = `
       ? 'Le plus ancien attend depuis ' + duration(j.oldestAgeSeconds) + ' (' + bytes(j.bytes) + ' sur disque)'
       : 'Tout ce qui a été reçu est écrit dans la base.';
     $('journal-full').hidden = !(j.full || !j.underBudget);
+    $('journal-retained').textContent = j.retained.entries > 0
+      ? 'Après une restauration de la base, le pont peut réécrire ce qu’il a reçu depuis ' + duration(j.retained.oldestAgeSeconds) + ' (' + bytes(j.retained.bytes) + ' conservés).'
+      : '';
+  }
+
+  /** The database went back (a restore, a failover) or the local journal was older than it. */
+  function renderRecovery(r) {
+    var box = $('journal-recovery');
+    box.hidden = !r;
+    if (!r) { box.textContent = ''; return; }
+    var text;
+    if (r.kind === 'refill') {
+      text = 'Le ' + r.atText + ', la base avait perdu des écritures (restaurée d’une sauvegarde ? réplique en retard ?) : le pont réécrit ' +
+        plural(r.toWriteAgain, 'message conservé', 'messages conservés') + ' (' + r.writtenAgain + ' déjà réécrits).';
+      if (r.lost) text += ' Les messages reçus entre ' + (r.lost.from || 'le début') + ' et ' + (r.lost.to || '?') +
+        ' ne peuvent pas être réécrits : le pont ne les conservait plus (JOURNAL_RETAIN). Ils manquent dans la base.';
+    } else {
+      text = 'Le ' + r.atText + ', la file locale était plus ancienne que la base (dossier DATA_DIR restauré, disque qui a perdu ses dernières écritures) : ' +
+        'les messages reçus depuis ont été renumérotés puis écrits, rien n’est perdu.';
+    }
+    box.className = r.lost ? 'alert problem' : 'alert';
+    box.textContent = text;
   }
 
   function niceCeil(v) {
@@ -401,6 +423,7 @@ export const PAGE_SCRIPT = `
     renderDbProblem(s.dbProblem);
     renderClock(s.clock);
     renderJournal(s.journal);
+    renderRecovery(s.recovery);
     renderBacs(s, today);
     renderChart(s.throughput);
     renderControllers(s, today);

@@ -13,6 +13,7 @@ import { publicDbProblem, redactNullable, redactSecrets } from '../http/redact.j
 import type { JournalState, Metrics } from '../metrics.js';
 import type { Connection, Pool } from '../db/pool.js';
 import { formatDateTime } from '../time.js';
+import type { RecoveryReport } from '../pipeline/drain.js';
 import type { BacsView, ReadingsView, WatchView } from '../watch/watch-view.js';
 import { counterTotal } from './counter-values.js';
 import type { ThroughputSample, ThroughputSampler } from './throughput.js';
@@ -36,6 +37,8 @@ export interface StatusDeps {
   watch?: () => WatchView;
   /** The bridge's clock against the database's (db/clock-skew.ts); absent, `clock` is null. */
   clock?: () => ClockSkewState;
+  /** The last time the journal and the database disagreed (pipeline/recovery.ts). */
+  recovery?: () => RecoveryReport | undefined;
   now?: () => number;
   dbReadTimeoutMs?: number;
 }
@@ -73,6 +76,8 @@ export interface StatusSnapshot {
   /** Bridge clock minus the database's, and whether that is over the limit (60 s). */
   clock: { skewSeconds: number; overLimit: boolean; limitSeconds: number } | null;
   journal: JournalState & { underBudget: boolean };
+  /** The database went back (restored, failed over) or the journal was older: what was done. */
+  recovery: (RecoveryReport & { atText: string }) | null;
   totals: { received: number; written: number; errors: number };
   throughput: { intervalSeconds: number; windowSeconds: number; samples: ThroughputSample[]; current: ThroughputSample | null };
   controllers: ControllerStatus[] | null;
@@ -148,6 +153,7 @@ export class StatusService {
       dbProblem: publicDbProblem(readiness.dbProblem),
       clock: this.clock(),
       journal: { ...journal, underBudget: readiness.journalUnderBudget },
+      recovery: this.recovery(),
       totals,
       throughput: {
         intervalSeconds: deps.throughput.intervalMs / 1000,
@@ -159,6 +165,11 @@ export class StatusService {
       bacs: watch?.bacs ?? null,
       readings: watch?.readings ?? null,
     };
+  }
+
+  private recovery(): StatusSnapshot['recovery'] {
+    const report = this.deps.recovery?.();
+    return report ? { ...report, lost: report.lost && { ...report.lost }, atText: formatDateTime(report.at) } : null;
   }
 
   private async totals(): Promise<StatusSnapshot['totals']> {

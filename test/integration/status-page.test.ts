@@ -205,7 +205,7 @@ describe('status page during an outage', () => {
       pool: createPool({ host: '127.0.0.1', port: 1, user: 'x', password: 'x', database: 'parc', retryDelayMs: 1000 }),
       metrics,
       readiness: () => ({ mqtt: false, db: false, journalUnderBudget: false }),
-      journal: () => ({ entries: 1234, bytes: 3_500_000, oldestAgeSeconds: 125, full: true }),
+      journal: () => ({ entries: 1234, bytes: 3_500_000, oldestAgeSeconds: 125, full: true, retained: { entries: 0, bytes: 0, oldestAgeSeconds: 0 } }),
       throughput,
       clientId: 'mqtt-bridge',
       startedAt: Date.now() - 3_600_000,
@@ -243,7 +243,7 @@ describe('status page during an outage', () => {
 
 describe('status snapshot without a database', () => {
   const readiness = (db: boolean) => () => ({ mqtt: true, db, journalUnderBudget: true });
-  const journal = () => ({ entries: 4, bytes: 400, oldestAgeSeconds: 12, full: false });
+  const journal = () => ({ entries: 4, bytes: 400, oldestAgeSeconds: 12, full: false, retained: { entries: 0, bytes: 0, oldestAgeSeconds: 0 } });
 
   async function snapshotWith(port: number, dbConnected: boolean): Promise<StatusSnapshot> {
     const metrics = new Metrics(false);

@@ -33,6 +33,13 @@ export function findJournal(dir: string): JournalFinding {
   }
 }
 
+/** How far back a journal can refill a database restored from a backup (docs/recovery.md). */
+function retainedText(j: JournalContents): string | undefined {
+  const r = j.retained;
+  if (r.entries === 0 || r.oldestReceivedAt === undefined) return undefined;
+  return `${j.file} can refill a database restored from a backup back to ${formatDateTime(r.oldestReceivedAt)} (${r.entries} entries kept, ${(r.bytes / 1024 / 1024).toFixed(1)} MiB)`;
+}
+
 function describe(j: JournalContents): string {
   const since = j.oldestReceivedAt === undefined ? '' : `, the oldest received ${formatDateTime(j.oldestReceivedAt)}`;
   const who = j.recordedClientId === undefined ? '' : `, recorded under client id ${j.recordedClientId}`;
@@ -48,9 +55,12 @@ export function journalResult(dataDir: string, journals: JournalFinding[]): Chec
     ...waiting.map(describe),
     ...unreadable.map((j) => `${j.file} cannot be opened (${j.error}); the bridge starts without writing it`),
   ];
+  const retained = journals.flatMap((j) => (j.state === 'read' ? (retainedText(j) ?? []) : []));
+  const retainedPart = retained.length > 0 ? `; ${retained.join('; ')}` : '';
+  const heldRetained = held.length > 0 ? ' (how far back a running bridge can refill a restored database: its status page, or parc_bridge_journal_retained_seconds)' : '';
   if (parts.length === 0) {
     const none = journals.length === 0 ? `no journal in ${dataDir} yet` : `no journal in ${dataDir} holds entries waiting for the database`;
-    return ok(JOURNALS_LABEL, `${none}${heldText}`);
+    return ok(JOURNALS_LABEL, `${none}${retainedPart}${heldText}${heldRetained}`);
   }
   const fixes = [
     ...(waiting.length > 0
@@ -58,7 +68,7 @@ export function journalResult(dataDir: string, journals: JournalFinding[]): Chec
       : []),
     ...[...new Set(unreadable.map((j) => j.fix))].map((fix) => `for a journal that cannot be opened: ${fix}`),
   ];
-  return warn(JOURNALS_LABEL, `${parts.join('; ')}${heldText}`, fixes.join('; '));
+  return warn(JOURNALS_LABEL, `${parts.join('; ')}${retainedPart}${heldText}${heldRetained}`, fixes.join('; '));
 }
 
 export async function checkJournals(dataDir: string | undefined): Promise<CheckResult> {
