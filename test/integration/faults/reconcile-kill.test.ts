@@ -1,0 +1,55 @@
+/**
+ * Fault suite (issue 19): JOURNAL_SYNC=normal, a journal older than the database with a backlog
+ * received while the database refused the bridge, and the bridge killed again and again while
+ * it compares its journal with the database at start (renumbering, skipping, writing). Readings
+ * keep arriving at QoS 0 throughout. Each kill leaves the journal's last transaction whole or
+ * absent (SQLite); in the end every reading is written once.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { databaseAheadOfACopy, putBack, readingsOn } from '../../helpers/older-journal.js';
+import { waitForDelivery } from '../../helpers/readings.js';
+import { createStack, type Stack } from '../../helpers/stack.js';
+import { sleep } from '../../helpers/wait.js';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await createStack({ database: { serres: 1, bacsPerSerre: 6 } });
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+it('loses and doubles nothing when killed during its reconciliation, with JOURNAL_SYNC=normal', async () => {
+  const env = { JOURNAL_SYNC: 'normal' };
+  const { dataDir, olderCopy, earlier } = await databaseAheadOfACopy(stack, env);
+  putBack(olderCopy, dataDir);
+
+  // A backlog in the older journal, received while the database refused the bridge.
+  await stack.db.query(`ALTER USER \`${stack.db.bridgeUser}\`@'%' ACCOUNT LOCK`);
+  const stream = await readingsOn(stack, 5);
+  const held = await stack.startBridge({ ...env, DATA_DIR: dataDir }, { waitReady: false });
+  await held.waitForLog(/compared with the database once it answers/);
+  await sleep(1_500);
+  await held.stop('SIGKILL');
+  await stack.db.query(`ALTER USER \`${stack.db.bridgeUser}\`@'%' ACCOUNT UNLOCK`);
+
+  // Killed at start, at growing delays: before, during and after the comparison and the first batches.
+  const kills: number[] = [];
+  for (const afterMs of [30, 80, 150, 250, 400, 600, 900]) {
+    const bridge = await stack.startBridge({ ...env, DATA_DIR: dataDir }, { waitReady: false });
+    await sleep(afterMs);
+    await bridge.stop('SIGKILL');
+    kills.push(afterMs);
+  }
+  const last = await stack.startBridge({ ...env, DATA_DIR: dataDir });
+  await sleep(1_000);
+  const sent = await stream.stop();
+
+  const delivery = await waitForDelivery(stack.db, sent, 90_000);
+  console.log('killed during reconciliation (JOURNAL_SYNC=normal):', { ...delivery, kills });
+  expect(delivery).toMatchObject({ lost: 0, duplicated: 0 });
+  expect(await waitForDelivery(stack.db, earlier)).toMatchObject({ lost: 0, duplicated: 0 });
+  expect(last.logs()).not.toMatch(/cannot be written again/);
+});
