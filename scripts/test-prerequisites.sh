@@ -17,6 +17,7 @@ is_root() { [[ $EUID -eq 0 ]]; }
 # --- Debian packages: one binary each that proves the package is there --------------------------
 declare -A package_of=(
   [mosquitto]=mosquitto
+  [mosquitto_pub]=mosquitto-clients
   [openssl]=openssl
   [mariadbd]=mariadb-server
   [mariadb-install-db]=mariadb-server

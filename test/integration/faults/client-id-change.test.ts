@@ -2,8 +2,8 @@
  * A journal is never abandoned: a bridge stopped during a database outage leaves a backlog in
  * DATA_DIR; the next bridge on that DATA_DIR runs with another client id (renamed, or moved to
  * `{slot}` for scale-out) and still writes that backlog, exactly once, under the old client
- * id's journal position. Also SIGTERM during such a handover, and README's command that
- * retires the old client id's broker session.
+ * id's journal position. Also SIGTERM during such a handover, and the command of
+ * docs/delivery.md that retires the old client id's broker session.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, symlinkSync } from 'node:fs';
@@ -174,15 +174,15 @@ async function sessionPresent(clientId: string): Promise<boolean> {
   return present;
 }
 
-/** README's command that retires an old session, as its words, with the test broker's address. */
-function readmeRetireCommand(host: string, port: number, clientId: string): string[] {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-  const block = /```sh\n(\s*mosquitto_sub [^`]*parc-bridge\/doctor\/retire[^`]*)```/.exec(readme)?.[1];
-  if (block === undefined) throw new Error("README has no ```sh block with the mosquitto_sub command that retires a session");
+/** The command of docs/delivery.md that retires an old session, as its words, with the test broker's address. */
+function documentedRetireCommand(host: string, port: number, clientId: string): string[] {
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'delivery.md'), 'utf8');
+  const block = /```sh\n(\s*mosquitto_sub [^`]*parc-bridge\/doctor\/retire[^`]*)```/.exec(doc)?.[1];
+  if (block === undefined) throw new Error("docs/delivery.md has no ```sh block with the mosquitto_sub command that retires a session");
   const words = block.replace(/\\\n/g, ' ').replace('<broker host>', host).trim().split(/\s+/);
   const set = (option: string, value: string) => {
     const at = words.indexOf(option);
-    if (at < 0) throw new Error(`README's command has no ${option}: ${words.join(' ')}`);
+    if (at < 0) throw new Error(`docs/delivery.md's command has no ${option}: ${words.join(' ')}`);
     words[at + 1] = value;
   };
   set('-p', String(port));
@@ -190,7 +190,7 @@ function readmeRetireCommand(host: string, port: number, clientId: string): stri
   return words;
 }
 
-it("README's command retires an old client id's broker session (mosquitto_sub with a clean session)", async () => {
+it("docs/delivery.md's command retires an old client id's broker session (mosquitto_sub with a clean session)", async () => {
   const { stack } = setup;
   // A bridge that ran with this client id left its persistent session on the broker.
   const old = await startBridge({ MQTT_CLIENT_ID: 'bridge-old' });
@@ -200,7 +200,7 @@ it("README's command retires an old client id's broker session (mosquitto_sub wi
   // Run from a folder whose mosquitto/ is the test PKI, laid out as the scripts make it.
   const checkout = tempDir('parc-retire-');
   symlinkSync(stack.pki.dir, join(checkout, 'mosquitto'));
-  const [command, ...args] = readmeRetireCommand('127.0.0.1', stack.broker.port, 'bridge-old');
+  const [command, ...args] = documentedRetireCommand('127.0.0.1', stack.broker.port, 'bridge-old');
   const retire = spawnSync(command!, args, { cwd: checkout, encoding: 'utf8', timeout: 30_000 });
   expect(retire.status, retire.stderr).toBe(0);
   expect(await sessionPresent('bridge-old')).toBe(false);
