@@ -51,6 +51,8 @@ export interface DrainObserver {
   batchCommitted(stats: BatchStats): void;
   /** Entries written again after the database went back (pipeline/recovery.ts). */
   entriesWrittenAgain(entries: number): void;
+  /** A transaction conflicted (deadlock, lock wait, certification) and is tried again. */
+  transactionConflict(): void;
   /** `up` after a failure or at the first answer; `wasDown` when an outage just ended. */
   databaseState(up: boolean, wasDown: boolean): void;
 }
@@ -60,6 +62,7 @@ export function allObservers(...observers: DrainObserver[]): DrainObserver {
   return {
     batchCommitted: (stats) => observers.forEach((o) => o.batchCommitted(stats)),
     entriesWrittenAgain: (entries) => observers.forEach((o) => o.entriesWrittenAgain(entries)),
+    transactionConflict: () => observers.forEach((o) => o.transactionConflict()),
     databaseState: (up, wasDown) => observers.forEach((o) => o.databaseState(up, wasDown)),
   };
 }

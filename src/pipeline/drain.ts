@@ -15,6 +15,7 @@ import type { ControllerEvent, Decoded, ErrorRow, ErrorType, JournalEntry, Mesur
 import type { Logger } from '../logger.js';
 import type { DrainJournal, DrainObserver } from './drain-ports.js';
 import type { ErrorRateLimiter } from './error-rate-limiter.js';
+import { conflictBackoffMs } from './backoff.js';
 import { decide, type PositionRow, type Recovery } from './recovery.js';
 import { Signal } from './signal.js';
 import { formatDateTime, monotonicMs } from '../time.js';
@@ -64,8 +65,11 @@ const STOP_GRACE_MS = 5_000;
 // Bounds on one batch's memory whatever devices send (a normal batch is far below both).
 const MAX_BATCH_PAYLOAD_BYTES = 4 * 1024 * 1024;
 const MAX_BATCH_ROWS = 20_000;
-/** A deadlock or lock wait timeout is tried again at once, this many times, then waited out. */
-const CONFLICT_RETRIES = 5;
+/**
+ * A deadlock, lock wait timeout or certification failure is tried again this many times, after
+ * jittered waits (backoff.ts: about 13 s in all at most), before it counts as a failure.
+ */
+const CONFLICT_RETRIES = 12;
 
 interface Prepared {
   entryCount: number;
@@ -416,8 +420,9 @@ export class Drain {
   }
 
   /**
-   * A deadlock or lock wait timeout is tried again at once (a few times), a statement the server
-   * found too large again in smaller statements; anything else goes up to the retry loop.
+   * A deadlock, lock wait timeout or certification failure is tried again after a jittered
+   * wait (a few times), a statement the server found too large again in smaller statements;
+   * anything else goes up to the retry loop.
    */
   private async writeWithRetries(prepared: Prepared): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -426,8 +431,11 @@ export class Drain {
         return;
       } catch (err) {
         const kind = classifyDbError(err);
-        if (kind === 'conflict' && attempt <= CONFLICT_RETRIES) {
-          this.log.debug({ err: describeDbError(err), attempt }, 'transaction conflict; trying again');
+        if (kind === 'conflict' && attempt <= CONFLICT_RETRIES && !this.stopped) {
+          const waitMs = conflictBackoffMs(attempt);
+          this.log.debug({ err: describeDbError(err), attempt, waitMs }, 'transaction conflict; trying again');
+          this.observer.transactionConflict();
+          await this.stopSignal.wait(waitMs);
           continue;
         }
         if (kind === 'packet' && this.writer.shrinkStatements()) continue;

@@ -26,6 +26,9 @@ export function metricsObserver(metrics: Metrics): DrainObserver {
     entriesWrittenAgain(entries: number) {
       metrics.entriesWrittenAgain.inc(entries);
     },
+    transactionConflict() {
+      metrics.transactionConflicts.inc();
+    },
     databaseState(up: boolean, wasDown: boolean) {
       metrics.dbConnected.set(up ? 1 : 0);
       if (up && wasDown) metrics.dbReconnects.inc();

@@ -64,6 +64,7 @@ export class GreenhouseWatch {
       if (stats.readings.length > 0) this.tracker.record(stats.readings, this.clock.wall(), this.clock.mono());
     },
     entriesWrittenAgain: () => undefined,
+    transactionConflict: () => undefined,
     databaseState: () => undefined,
   };
 
