@@ -24,9 +24,11 @@ export class PrivateMariadb {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    /** More mariadbd options (e.g. a binary log and a server id for replication). */
+    private readonly args: string[],
   ) {}
 
-  static async create(): Promise<PrivateMariadb> {
+  static async create(opts: { args?: string[] } = {}): Promise<PrivateMariadb> {
     const dir = mkdtempSync(join(tmpdir(), 'parc-mariadb-'));
     const install = spawnSync(
       'mariadb-install-db',
@@ -34,7 +36,7 @@ export class PrivateMariadb {
       { encoding: 'utf8' },
     );
     if (install.status !== 0) throw new Error(`mariadb-install-db failed: ${install.stderr || install.stdout}`);
-    const server = new PrivateMariadb(dir, await freePort());
+    const server = new PrivateMariadb(dir, await freePort(), opts.args ?? []);
     await server.start();
     return server;
   }
@@ -58,7 +60,8 @@ export class PrivateMariadb {
         `--socket=${join(this.dir, 'mysqld.sock')}`,
         `--pid-file=${join(this.dir, 'mysqld.pid')}`,
         '--user=root',
-        '--skip-log-bin',
+        ...(this.args.some((a) => a.startsWith('--log-bin')) ? [] : ['--skip-log-bin']),
+        ...this.args,
         '--innodb-buffer-pool-size=64M',
         '--max-connections=200',
       ],
