@@ -164,6 +164,11 @@ export class Metrics {
     help: 'Journal entries written again because the database went back (restored from a backup, failed over to a replica that lagged)',
     registers: [this.registry],
   });
+  readonly entriesNotRefilled = new Counter({
+    name: 'parc_bridge_entries_not_refilled_total',
+    help: 'Journal entries a database that went back lost and the journal no longer retained (past JOURNAL_RETAIN): missing from the database',
+    registers: [this.registry],
+  });
   readonly transactionConflicts = new Counter({
     name: 'parc_bridge_transaction_conflicts_total',
     help: 'Batch transactions that conflicted (deadlock, lock wait timeout, Galera certification failure) and were tried again after a jittered wait',

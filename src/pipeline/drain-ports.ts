@@ -51,6 +51,8 @@ export interface DrainObserver {
   batchCommitted(stats: BatchStats): void;
   /** Entries written again after the database went back (pipeline/recovery.ts). */
   entriesWrittenAgain(entries: number): void;
+  /** Entries the database lost that the journal no longer holds: not written again. */
+  entriesNotRefilled(entries: number): void;
   /** A transaction conflicted (deadlock, lock wait, certification) and is tried again. */
   transactionConflict(): void;
   /** `up` after a failure or at the first answer; `wasDown` when an outage just ended. */
@@ -63,6 +65,7 @@ export function allObservers(...observers: DrainObserver[]): DrainObserver {
     batchCommitted: (stats) => observers.forEach((o) => o.batchCommitted(stats)),
     entriesWrittenAgain: (entries) => observers.forEach((o) => o.entriesWrittenAgain(entries)),
     transactionConflict: () => observers.forEach((o) => o.transactionConflict()),
+    entriesNotRefilled: (entries) => observers.forEach((o) => o.entriesNotRefilled(entries)),
     databaseState: (up, wasDown) => observers.forEach((o) => o.databaseState(up, wasDown)),
   };
 }

@@ -336,6 +336,7 @@ export class Drain {
     this.refill = toWriteAgain > 0 ? { upTo: decision.upTo, report } : undefined;
     this.log.warn({ databaseSeq: decision.databaseSeq, from: decision.from, upTo: decision.upTo, entries: toWriteAgain, journalId: journal.id }, summary);
     if (lost) {
+      this.observer.entriesNotRefilled(lost.toSeq - lost.fromSeq + 1);
       this.log.error(
         { fromSeq: lost.fromSeq, toSeq: lost.toSeq, receivedFrom: lost.from, receivedTo: lost.to, receivedFromMs: lost.fromMs, receivedToMs: lost.toMs, journalId: journal.id },
         `entries ${lost.fromSeq} to ${lost.toSeq} (received between ${lost.from ?? 'the start of this journal'} and ${lost.to ?? '?'}) cannot be written again: ` +

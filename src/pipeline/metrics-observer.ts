@@ -26,6 +26,9 @@ export function metricsObserver(metrics: Metrics): DrainObserver {
     entriesWrittenAgain(entries: number) {
       metrics.entriesWrittenAgain.inc(entries);
     },
+    entriesNotRefilled(entries: number) {
+      metrics.entriesNotRefilled.inc(entries);
+    },
     transactionConflict() {
       metrics.transactionConflicts.inc();
     },

@@ -65,6 +65,7 @@ export class GreenhouseWatch {
     },
     entriesWrittenAgain: () => undefined,
     transactionConflict: () => undefined,
+    entriesNotRefilled: () => undefined,
     databaseState: () => undefined,
   };
 
