@@ -27,6 +27,10 @@ declare -A package_of=(
   [faketime]=faketime
   [dockerd]=docker.io
   [debootstrap]=debootstrap
+  [haproxy]=haproxy
+  [mariabackup]=mariadb-backup
+  [socat]=socat
+  [ss]=iproute2
 )
 has() { command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 || -x /sbin/$1 ]]; }
 
@@ -35,6 +39,8 @@ installed_mariadb=0
 for binary in "${!package_of[@]}"; do
   has "$binary" || missing+=("${package_of[$binary]}")
 done
+# The Galera test's nodes load galera-4's library: no binary of its own to look for.
+[[ -e /usr/lib/galera/libgalera_smm.so ]] || missing+=(galera-4)
 if [[ ${#missing[@]} -gt 0 ]]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if is_root; then

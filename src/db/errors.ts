@@ -45,6 +45,15 @@ const CONFLICT = new Set([
 
 const PACKET_TOO_LARGE = 1153; // ER_NET_PACKET_TOO_LARGE
 
+/**
+ * ER_UNKNOWN_COM_ERROR: what a Galera node that is not ready (cut off from the Primary
+ * component, joining, drained) answers to every statement on a table. Waited out like an
+ * unreachable server: the node takes writes again once it is back in the cluster (behind
+ * HAProxy the bridge is moved to a ready node first). Galera's certification failures and
+ * brute-force aborts are 1213, a conflict like any deadlock.
+ */
+const WSREP_NOT_READY = 1047;
+
 /** What the operator must do, by server error number: in English for the log, in French for the status page. */
 const SETUP_FIXES: Record<number, SetupFix> = {
   1044: { en: 'the account may not use this database: grant it (npm run create-db-user)', fr: 'autoriser le compte sur cette base (npm run create-db-user)' },
@@ -109,7 +118,7 @@ export function classifyDbError(err: unknown): DbFailureKind {
   if (err instanceof SchemaRefusal) return 'setup';
   const { errno, sqlState, fatal } = asMysqlError(err);
   if (errno === PACKET_TOO_LARGE) return 'packet';
-  if (errno === undefined || fatal) return 'connection';
+  if (errno === undefined || fatal || errno === WSREP_NOT_READY) return 'connection';
   if (ROW_REFUSED.has(errno)) return 'row';
   if (CONFLICT.has(errno)) return 'conflict';
   if (errno in SETUP_FIXES) return 'setup';

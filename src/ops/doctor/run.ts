@@ -18,8 +18,9 @@ import {
 import { errorText, fail, ok, skip, withTimeout, type CheckResult } from './check.js';
 import { DATA_DIR_LABEL, checkDataDir } from './data-dir-check.js';
 import { checkJournals, JOURNALS_LABEL } from './journal-checks.js';
-import { checkWebAppSchema } from './schema-checks.js';
+import { checkWebAppSchema, WEB_APP_SCHEMA_LABELS } from './schema-checks.js';
 import { checkDbConnection, checkSchema, DB_LABEL, SCHEMA_LABEL } from './db-checks.js';
+import { GALERA_LABEL, galeraResult, nodeNotReady, readGaleraState } from './galera-checks.js';
 import { readPartialConfig } from './partial-config.js';
 
 /** Every doctor check in order; each line is reported as soon as it is known. */
@@ -132,8 +133,21 @@ export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
     const connection = connected.connection;
     if (connection) {
       try {
-        report([await checkSchema(connection, timeoutMs)]);
-        report(await checkWebAppSchema(connection, timeoutMs));
+        let notReady = false;
+        report(
+          await guarded(GALERA_LABEL, async () => {
+            const state = await readGaleraState(connection, timeoutMs);
+            notReady = state !== undefined && nodeNotReady(state);
+            return state ? [galeraResult(state, `${db.host}:${db.port}`)] : [];
+          }),
+        );
+        if (notReady) {
+          // A node that is not ready refuses every read of a table: the lines below would only repeat it.
+          report([SCHEMA_LABEL, ...WEB_APP_SCHEMA_LABELS].map((l) => skip(l, 'needs a Galera node that is ready')));
+        } else {
+          report([await checkSchema(connection, timeoutMs)]);
+          report(await checkWebAppSchema(connection, timeoutMs));
+        }
       } finally {
         connection.destroy();
       }

@@ -18,6 +18,8 @@ export const COLUMN_TYPES_LABEL = 'Column types and sizes';
 export const GRANTS_LABEL = 'Privileges of DB_USER';
 export const PACKET_LABEL = 'max_allowed_packet';
 export const CAPTEUR_TYPES_LABEL = 'capteur.type and the payload keys';
+/** Every line of checkWebAppSchema, in its order. */
+export const WEB_APP_SCHEMA_LABELS = [REQUIRED_VALUES_LABEL, COLUMN_TYPES_LABEL, GRANTS_LABEL, PACKET_LABEL, CAPTEUR_TYPES_LABEL];
 
 /** The columns each INSERT of the bridge fills; any other NOT NULL column needs a default. */
 const WRITTEN_COLUMNS: Record<string, string[]> = {
