@@ -159,9 +159,10 @@ export class App {
     };
   }
 
-  /** The last time the journal and the database disagreed (pipeline/recovery.ts). */
+  /** The last time a journal and the database disagreed (pipeline/recovery.ts). */
   recovery() {
-    return this.handover.active ? (this.handover.recovery ?? this.drain.recovery) : this.drain.recovery;
+    const reports = [this.drain.recovery, this.handover.recovery].filter((r) => r !== undefined);
+    return reports.sort((a, b) => b.at - a.at)[0];
   }
 
   readiness() {
@@ -197,6 +198,7 @@ export class App {
     // after the database's position (pipeline/recovery.ts). A database that does not answer
     // does not hold the start: the drain compares once it answers.
     if (!this.ownPrefixPending) await this.drain.reconcileNow();
+    if (this.stopping) return;
     // Older journals first; messages are received and stored meanwhile.
     void this.handover
       .run()

@@ -28,10 +28,10 @@ import {
 } from './controller-writes.js';
 import { isConnectionFailure } from './bounded-statements.js';
 import { describeDbError, isRowRefused, refusesEveryRow, SchemaRefusal } from './errors.js';
-import type { Connection, Pool } from './pool.js';
+import type { Connection } from './pool.js';
 
 export interface Batch {
-  /** The journal position the batch starts after: where the database must still be. */
+  /** The journal position the batch starts after. */
   afterSeq: number;
   lastSeq: number;
   mesures: MesureRow[];
@@ -60,6 +60,7 @@ export interface WriteResult {
 }
 
 type Row = unknown[];
+type Statement = [sql: string, values: unknown[]];
 
 // Upper bounds of a row's share of a statement, escaping included (each character may double).
 const MESURE_ROW_BYTES = 80;
@@ -94,26 +95,32 @@ const mesureRowBytes = () => MESURE_ROW_BYTES;
 
 const INSERT_MESURE = 'INSERT INTO mesure (bac, capteur, value, mesure_a) VALUES ?';
 const INSERT_ERROR = 'INSERT INTO error (type_erreur, message, valeur, erreur_a) VALUES ?';
-// The position, in three statements of the same round trip. First its row is locked (made if
-// missing): a transaction that holds it is waited for. Then it is read, after the lock, so the
-// read sees what that transaction committed; the read fails (1242: a scalar subquery with two
-// rows, plain SQL's one way to abort a multi-statement) when this journal's position is not
-// where the batch starts. Then it is moved to the batch's end.
-const LOCK_POSITION =
-  'INSERT INTO bridge_journal_position (client_id, journal_id, last_seq, updated_at) VALUES (?, ?, ?, NOW()) ' +
-  'ON DUPLICATE KEY UPDATE client_id = client_id';
+// The position, in three statements of the same round trip. First its row is locked: a
+// transaction that holds it is waited for. Then it is read, after the lock (the transaction's
+// first plain read, so it sees what that transaction committed); the read fails (1242: a scalar
+// subquery with two rows, plain SQL's one way to abort a multi-statement) unless the row is
+// exactly what the drain expects (`RowState`: this journal where the batch starts, or what its
+// last reconciliation read, or no row at all). Then it is set to the batch's end.
+const LOCK_POSITION = 'SELECT last_seq FROM bridge_journal_position WHERE client_id = ? FOR UPDATE';
 const CHECK_POSITION =
-  'SELECT (SELECT 1 FROM bridge_journal_position WHERE client_id = ? AND journal_id = ? AND last_seq <> ? UNION ALL SELECT 1) AS position_check';
-const MOVE_POSITION = 'UPDATE bridge_journal_position SET journal_id = ?, last_seq = ?, updated_at = NOW() WHERE client_id = ?';
-const POSITION_STATEMENTS = [LOCK_POSITION, CHECK_POSITION, MOVE_POSITION];
-/** Past a gap the journal cannot refill (pipeline/recovery.ts), only if the row is still as read. */
-const JUMP_POSITION = 'UPDATE bridge_journal_position SET last_seq = ?, updated_at = NOW() WHERE client_id = ? AND journal_id = ? AND last_seq = ?';
+  'SELECT (SELECT 1 UNION ALL SELECT 1 FROM DUAL WHERE NOT (' +
+  '(? IS NULL AND NOT EXISTS (SELECT 1 FROM bridge_journal_position WHERE client_id = ?)) OR ' +
+  'EXISTS (SELECT 1 FROM bridge_journal_position WHERE client_id = ? AND journal_id = ? AND last_seq = ?))) AS position_check';
+const MOVE_POSITION =
+  'INSERT INTO bridge_journal_position (client_id, journal_id, last_seq, updated_at) VALUES (?, ?, ?, NOW()) ' +
+  'ON DUPLICATE KEY UPDATE journal_id = VALUES(journal_id), last_seq = VALUES(last_seq), updated_at = VALUES(updated_at)';
 const ER_SUBQUERY_NO_1_ROW = 1242;
 
-/** The database is past where the batch starts: another transaction wrote it. */
+/**
+ * What the position row must hold for a batch to be written: `null` for no row. Anything else
+ * (another transaction wrote it, a restore put it back, it was deleted) aborts the batch.
+ */
+export type RowState = { journalId: string; lastSeq: number } | null;
+
+/** The position row is not what the batch expects: the drain reads it again (recovery.ts). */
 export class PositionMoved extends Error {
   constructor() {
-    super('the journal position in the database moved under this batch: it is already written');
+    super('the journal position in the database is not where this batch expects it');
     this.name = 'PositionMoved';
   }
 }
@@ -165,17 +172,6 @@ export class BatchWriter {
     private readonly options: WriterOptions,
   ) {}
 
-  /**
-   * Moves this journal's position row from `fromSeq` to `toSeq` without writing entries: past
-   * entries the database lost and the journal no longer holds, or from where an older use of
-   * this client id left it. PositionMoved when the row changed since it was read.
-   */
-  async movePosition(pool: Pool, fromSeq: number, toSeq: number): Promise<void> {
-    const { clientId, journalId } = this.position;
-    const [result] = await pool.query(JUMP_POSITION, [toSeq, clientId, journalId, fromSeq]);
-    if ((result as { affectedRows?: number }).affectedRows !== 1) throw new PositionMoved();
-  }
-
   /** The server's max_allowed_packet, read by the caller at each (re)connection. */
   setMaxAllowedPacket(bytes: number): void {
     this.maxAllowedPacket = Math.max(MIN_MAX_ALLOWED_PACKET, bytes);
@@ -207,16 +203,18 @@ export class BatchWriter {
   }
 
   /**
+   * Writes `batch` if the position row holds `expected`, and moves it to the batch's end.
    * `limitErrors` is applied to every error row, those the database produces included.
    * Throws (after ROLLBACK) on any failure that is not about a single row.
    */
-  async write(conn: Connection, batch: Batch, limitErrors: (rows: ErrorRow[]) => ErrorRow[]): Promise<WriteResult> {
+  async write(conn: Connection, batch: Batch, expected: RowState, limitErrors: (rows: ErrorRow[]) => ErrorRow[]): Promise<WriteResult> {
     const errors = limitErrors(batch.errors);
     const claimErrors = this.options.sharedControllerTopics && errors.some(isControllerError);
-    if (batch.controllers.length === 0 && !claimErrors && this.fitsOneStatement(batch, errors) && (await this.writeInOneRoundTrip(conn, batch, errors))) {
+    const position = this.positionStatements(batch, expected);
+    if (batch.controllers.length === 0 && !claimErrors && this.fitsOneStatement(batch, errors) && (await this.writeInOneRoundTrip(conn, batch, position, errors))) {
       return { mesures: batch.mesures.length, errors, controllers: 0 };
     }
-    const result = await this.writeCarefully(conn, batch, errors, limitErrors);
+    const result = await this.writeCarefully(conn, batch, position, errors, limitErrors);
     if (this.options.sharedControllerTopics) await this.forgetOldClaimsNowAndThen(conn);
     return result;
   }
@@ -232,9 +230,9 @@ export class BatchWriter {
    * messages, and every extra round trip of a batch waits behind them. False when the database
    * refused a row: the transaction is rolled back and the careful path takes over.
    */
-  private async writeInOneRoundTrip(conn: Connection, batch: Batch, errors: ErrorRow[]): Promise<boolean> {
-    const statements = ['START TRANSACTION', ...POSITION_STATEMENTS];
-    const values: unknown[] = this.positionValues(batch);
+  private async writeInOneRoundTrip(conn: Connection, batch: Batch, position: Statement[], errors: ErrorRow[]): Promise<boolean> {
+    const statements = ['START TRANSACTION', ...position.map(([sql]) => sql)];
+    const values: unknown[] = position.flatMap(([, v]) => v);
     if (batch.mesures.length > 0) {
       statements.push(INSERT_MESURE);
       values.push(mesureRows(batch.mesures));
@@ -254,11 +252,10 @@ export class BatchWriter {
     }
   }
 
-  private async writeCarefully(conn: Connection, batch: Batch, errors: ErrorRow[], limitErrors: (rows: ErrorRow[]) => ErrorRow[]): Promise<WriteResult> {
+  private async writeCarefully(conn: Connection, batch: Batch, position: Statement[], errors: ErrorRow[], limitErrors: (rows: ErrorRow[]) => ErrorRow[]): Promise<WriteResult> {
     await this.query(conn, 'START TRANSACTION');
     try {
-      const values = this.positionValues(batch);
-      for (const [i, sql] of POSITION_STATEMENTS.entries()) await this.query(conn, sql, values.slice(i * 3, i * 3 + 3));
+      for (const [sql, values] of position) await this.query(conn, sql, values);
       const refused: ErrorRow[] = [];
       const mesures = await this.insertAll(conn, 'mesure', INSERT_MESURE, batch.mesures, mesureRow, mesureRowBytes, (m, err) =>
         refused.push(refusedRow('mesure', err, JSON.stringify(mesureRow(m)), m.at, `mesure/${m.bac}`)),
@@ -342,10 +339,15 @@ export class BatchWriter {
     return written;
   }
 
-  /** The values of POSITION_STATEMENTS, three each. */
-  private positionValues(batch: Batch): unknown[] {
+  /** Lock, check and move the position row, with their values. */
+  private positionStatements(batch: Batch, expected: RowState): Statement[] {
     const { clientId, journalId } = this.position;
-    return [clientId, journalId, batch.afterSeq, clientId, journalId, batch.afterSeq, journalId, batch.lastSeq, clientId];
+    const expectedJournal = expected?.journalId ?? null;
+    return [
+      [LOCK_POSITION, [clientId]],
+      [CHECK_POSITION, [expectedJournal, clientId, clientId, expectedJournal, expected?.lastSeq ?? null]],
+      [MOVE_POSITION, [clientId, journalId, batch.lastSeq]],
+    ];
   }
 
   /** An error row cut so that it fits one statement, however small the server's limit. */

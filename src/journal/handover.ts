@@ -42,6 +42,7 @@ export class JournalHandover {
   private done = false;
   private readonly wake = new Signal();
   private waitingLogged = false;
+  private lastRecovery: RecoveryReport | undefined;
 
   constructor(
     private readonly older: OlderJournal[],
@@ -66,9 +67,9 @@ export class JournalHandover {
     return this.writing?.drain.dbConnected ?? false;
   }
 
-  /** What the drain of the journal being written recovered (pipeline/recovery.ts). */
+  /** What the drain of the journal being written, or of the last one, recovered (pipeline/recovery.ts). */
   get recovery(): RecoveryReport | undefined {
-    return this.writing?.drain.recovery;
+    return this.writing?.drain.recovery ?? this.lastRecovery;
   }
 
   /** Why the journal being written waits for the database, for /readyz and the status page. */
@@ -132,7 +133,8 @@ export class JournalHandover {
   }
 
   /** Hands a journal written to the end over (once, whether run or stop saw it end). */
-  private finish({ older, clientId }: Writing): void {
+  private finish({ older, clientId, drain }: Writing): void {
+    this.lastRecovery = drain.recovery ?? this.lastRecovery;
     if (this.written.has(older)) return;
     this.written.add(older);
     older.finish(this.clientId);

@@ -8,10 +8,11 @@
  *   `removed_up_to` in meta is where the committed ones ended.
  * - 1: committed entries are kept for a while (retention, see journal.ts): `committed_up_to`
  *   says which present entries are committed; `position_base` is where the position row of
- *   the journal's current client id starts.
+ *   the journal's current client id starts; `removed_range` keeps when what was removed had
+ *   been received.
  */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import type Database from 'better-sqlite3';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
 
 export const JOURNAL_FORMAT = 1;
 
@@ -37,6 +38,13 @@ export const SCHEMA = `
     packet_id INTEGER PRIMARY KEY,
     seq INTEGER NOT NULL,
     digest BLOB NOT NULL
+  );
+  -- Receipt times of what retention removed, one row per removal: a database that goes back
+  -- further than the journal keeps is told when the readings it lost were received.
+  CREATE TABLE IF NOT EXISTS removed_range (
+    up_to_seq INTEGER PRIMARY KEY,
+    first_received_at INTEGER NOT NULL,
+    last_received_at INTEGER NOT NULL
   );
 `;
 
@@ -72,9 +80,27 @@ export function recordedFormat(file: string): number | undefined {
   return header.readUInt32BE(USER_VERSION_OFFSET);
 }
 
-/** Throws before anything is written when the file's format is newer than this version's. */
+/**
+ * Throws before anything is written when the file's format is newer than this version's. A
+ * newer bridge killed before its last checkpoint may have the version in the WAL file only:
+ * then it is read through a read-only connection, which never checkpoints.
+ */
 export function refuseNewerFormat(file: string): void {
-  const found = recordedFormat(file);
+  let found = recordedFormat(file);
+  const wal = `${file}-wal`;
+  if (found !== undefined && found <= JOURNAL_FORMAT && existsSync(wal) && statSync(wal).size > 0) {
+    try {
+      const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 0 });
+      try {
+        found = Number(db.pragma('user_version', { simple: true }));
+      } finally {
+        db.close();
+      }
+    } catch (err) {
+      // Held by a running bridge: the open that follows says so.
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY') throw err;
+    }
+  }
   if (found !== undefined && found > JOURNAL_FORMAT) throw new JournalFormatError(file, found);
 }
 
@@ -95,14 +121,14 @@ const MIGRATIONS: Record<number, (db: Database.Database) => void> = {
  */
 export function prepareFormat(db: Database.Database, file: string): number {
   const isNew = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'entry'").get() as { n: number }).n === 0;
+  const found = isNew ? JOURNAL_FORMAT : Number(db.pragma('user_version', { simple: true }));
+  // Checked again before anything is written (refuseNewerFormat read the file beforehand).
+  if (found > JOURNAL_FORMAT) throw new JournalFormatError(file, found);
   db.exec(SCHEMA);
   if (isNew) {
     db.pragma(`user_version = ${JOURNAL_FORMAT}`);
     return JOURNAL_FORMAT;
   }
-  const found = Number(db.pragma('user_version', { simple: true }));
-  // The header said otherwise only if the last change was still in the WAL file.
-  if (found > JOURNAL_FORMAT) throw new JournalFormatError(file, found);
   for (let version = found; version < JOURNAL_FORMAT; version++) {
     db.transaction(() => {
       MIGRATIONS[version]!(db);

@@ -63,8 +63,16 @@ export class JournalPrefix implements DrainJournal {
     return this.journal.retainedWindow();
   }
 
-  receivedAt(seq: number): number | undefined {
-    return this.journal.receivedAt(seq);
+  get positionSinceMs(): number | undefined {
+    return this.journal.positionSinceMs;
+  }
+
+  receivedAtOrBefore(seq: number): number | undefined {
+    return this.journal.receivedAtOrBefore(seq);
+  }
+
+  lastReceivedBy(atMs: number, afterSeq: number, upToSeq: number): number | undefined {
+    return this.journal.lastReceivedBy(atMs, afterSeq, Math.min(upToSeq, this.upToSeq));
   }
 
   pruneIfDue(): void {

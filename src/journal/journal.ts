@@ -40,6 +40,8 @@ const READ_CHUNK_ROWS = 64;
 /** Retention removes in bulk at most this often (and at least this often for short windows). */
 const MAX_PRUNE_INTERVAL_MS = 60_000;
 const MIN_PRUNE_INTERVAL_MS = 1_000;
+/** Removals whose receipt times are kept (one a minute at most: about a month). */
+const REMOVED_SPANS_KEPT = 50_000;
 
 /** Per-entry bookkeeping that SQLite stores besides topic and payload (rowid, times, index). */
 const ENTRY_OVERHEAD_BYTES = 64;
@@ -148,6 +150,8 @@ export class Journal {
    */
   private unverifiedAfter: number | undefined;
   private reconciledThisRun = false;
+  /** See positionSinceMs. */
+  private sinceMs: number | undefined;
 
   private readonly insertEntry;
   private readonly selectAfter;
@@ -158,6 +162,8 @@ export class Journal {
   private readonly firstAfter;
   private readonly firstRecentAfter;
   private readonly receivedAtOf;
+  private readonly receivedByStmt;
+  private readonly removedSpanOf;
 
   constructor(dataDir: string, sync: JournalSync = 'full', options: JournalOptions = {}) {
     this.tailLimits = options.tailLimits ?? DEFAULT_TAIL_LIMITS;
@@ -201,8 +207,9 @@ export class Journal {
     this.selectAfter = this.db
       .prepare<[number, number], EntryRow>('SELECT seq, kind, received_at, topic, payload, size FROM entry WHERE seq > ? ORDER BY seq LIMIT ?')
       .raw();
-    this.insertGroup = this.db.transaction((rows: EntryValues[]) => {
-      this.noteUnverified();
+    const setMeta = this.db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.insertGroup = this.db.transaction((rows: EntryValues[], unverifiedAfter: number | undefined) => {
+      if (unverifiedAfter !== undefined) setMeta.run('unverified_after', String(unverifiedAfter));
       for (const row of rows) this.insertEntry.run(...row);
     });
     // Only the last REDELIVERY_WINDOW entries' packet ids can matter (recent-packets.ts).
@@ -211,13 +218,28 @@ export class Journal {
         'SELECT packet_id, seq, digest FROM entry WHERE seq > ? AND seq <= ? AND packet_id IS NOT NULL ORDER BY seq',
     );
     const deleteUpTo = this.db.prepare<[number]>('DELETE FROM entry WHERE seq <= ?');
-    const setMeta = this.db.prepare<[string, string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
-    this.removeUpToTx = this.db.transaction((seq: number, receivedAt: number | undefined) => {
+    const span = this.db.prepare<[number, number], { first: number | null; last: number | null }>(
+      'SELECT min(received_at) AS first, max(received_at) AS last FROM entry WHERE seq > ? AND seq <= ?',
+    );
+    const recordSpan = this.db.prepare<[number, number, number]>('INSERT OR REPLACE INTO removed_range (up_to_seq, first_received_at, last_received_at) VALUES (?, ?, ?)');
+    const forgetOldSpans = this.db.prepare<[number]>(
+      'DELETE FROM removed_range WHERE up_to_seq < (SELECT up_to_seq FROM removed_range ORDER BY up_to_seq DESC LIMIT 1 OFFSET ?)',
+    );
+    this.removeUpToTx = this.db.transaction((seq: number) => {
+      const { first, last } = span.get(this.removedUpTo, seq)!;
+      if (first !== null && last !== null) {
+        recordSpan.run(seq, first, last);
+        forgetOldSpans.run(REMOVED_SPANS_KEPT);
+        setMeta.run('removed_received_at', String(last));
+      }
       keepPackets.run(seq - REDELIVERY_WINDOW, seq);
       deleteUpTo.run(seq);
       setMeta.run('removed_up_to', String(seq));
-      if (receivedAt !== undefined) setMeta.run('removed_received_at', String(receivedAt));
     });
+    this.receivedByStmt = this.db.prepare<[number, number, number], { seq: number | null }>(
+      'SELECT max(seq) AS seq FROM entry WHERE seq > ? AND seq <= ? AND received_at <= ?',
+    );
+    this.removedSpanOf = this.db.prepare<[number], { first: number }>('SELECT first_received_at AS first FROM removed_range WHERE up_to_seq >= ? ORDER BY up_to_seq LIMIT 1');
     this.setCommitted = (seq: number) => setMeta.run('committed_up_to', String(seq));
     this.firstAfter = this.db.prepare<[number], { seq: number; received_at: number }>('SELECT seq, received_at FROM entry WHERE seq > ? ORDER BY seq LIMIT 1');
     this.firstRecentAfter = this.db.prepare<[number, number, number], { seq: number }>(
@@ -229,6 +251,8 @@ export class Journal {
     this.removedUpTo = Number(this.meta('removed_up_to') ?? 0);
     this.lastSeq = Math.max(maxSeq, this.removedUpTo);
     this.committed = Math.min(this.lastSeq, Math.max(this.removedUpTo, Number(this.meta('committed_up_to') ?? 0)));
+    const since = this.meta('position_since_ms');
+    this.sinceMs = since === undefined ? undefined : Number(since);
     const unverified = this.meta('unverified_after');
     this.unverifiedAfter = unverified === undefined ? undefined : Number(unverified);
     this.earlierUpTo = Math.min(this.lastSeq, this.unverifiedAfter ?? this.lastSeq);
@@ -303,7 +327,7 @@ export class Journal {
       stored[i] = true;
     });
     if (rows.length === 0) return stored;
-    this.makingRoom(() => this.insertGroup(rows));
+    this.insertAppended(rows);
     const copies = copyTogether(rows.map((row) => row[4]));
     rows.forEach((row, i) => this.added(row, copies[i]!));
     this.lastSeq = seq;
@@ -315,10 +339,18 @@ export class Journal {
   appendEvent(kind: Exclude<EntryKind, 'message'>, detail: string, at = Date.now()): void {
     const payload = Buffer.from(detail, 'utf8');
     const row: EntryValues = [this.lastSeq + 1, kind, at, '', payload, payload.length, null, null];
-    this.makingRoom(() => this.insertGroup([row]));
+    this.insertAppended([row]);
     this.added(row, copyTogether([payload])[0]!);
     this.lastSeq = row[0];
     this.appended();
+  }
+
+  /** Writes appended rows (with the unverified mark the first time it applies). */
+  private insertAppended(rows: EntryValues[]): void {
+    const mark = this.unverifiedMark();
+    this.makingRoom(() => this.insertGroup(rows, mark));
+    // Only once on disk: a failed first append must leave the mark to the next one.
+    if (mark !== undefined) this.unverifiedAfter = mark;
   }
 
   /**
@@ -409,16 +441,45 @@ export class Journal {
   /** A drain compared the journal with the database: what is appended from now on is ordinary. */
   markReconciled(): void {
     this.reconciledThisRun = true;
+    this.earlierUpTo = this.lastSeq;
     if (this.unverifiedAfter === undefined) return;
-    this.db.prepare("DELETE FROM meta WHERE key = 'unverified_after'").run();
+    this.durably(() => this.db.prepare("DELETE FROM meta WHERE key = 'unverified_after'").run());
     this.unverifiedAfter = undefined;
   }
 
-  /** Before the first entry appended ahead of any comparison, in the same transaction. */
-  private noteUnverified(): void {
-    if (this.reconciledThisRun || this.unverifiedAfter !== undefined) return;
-    this.setMeta('unverified_after', String(this.lastSeq));
-    this.unverifiedAfter = this.lastSeq;
+  /**
+   * Runs a write that must be on disk before the database is written again, whatever
+   * JOURNAL_SYNC says: a renumbering or a comparison lost in a power cut would make the next
+   * start misread what the database holds.
+   */
+  private durably(write: () => void): void {
+    const sync = this.db.pragma('synchronous', { simple: true });
+    this.db.pragma('synchronous = FULL');
+    try {
+      write();
+    } finally {
+      this.db.pragma(`synchronous = ${Number(sync)}`);
+    }
+  }
+
+  /** The last sequence before the first entry appended ahead of any comparison, if this one is. */
+  private unverifiedMark(): number | undefined {
+    return this.reconciledThisRun || this.unverifiedAfter !== undefined ? undefined : this.lastSeq;
+  }
+
+  /** The last entry in (afterSeq, upToSeq] received at or before `atMs` (pipeline/recovery.ts). */
+  lastReceivedBy(atMs: number, afterSeq: number, upToSeq: number): number | undefined {
+    return this.receivedByStmt.get(afterSeq, upToSeq, atMs)?.seq ?? undefined;
+  }
+
+  /** When the journal first committed under its current client id; undefined before that. */
+  get positionSinceMs(): number | undefined {
+    return this.sinceMs;
+  }
+
+  /** Receipt time of an entry, or for one retention removed, of the first of its removal. */
+  receivedAtOrBefore(seq: number): number | undefined {
+    return this.receivedAtOf.get(seq)?.received_at ?? this.removedSpanOf.get(seq)?.first;
   }
 
   /** Where the position row of the journal's current client id starts (see setPositionClientId). */
@@ -436,7 +497,9 @@ export class Journal {
     this.db.transaction(() => {
       this.setSetting(POSITION_CLIENT_ID, clientId);
       this.setMeta('position_base', String(this.committed));
+      this.db.prepare("DELETE FROM meta WHERE key = 'position_since_ms'").run();
     })();
+    this.sinceMs = undefined;
   }
 
   /**
@@ -452,6 +515,7 @@ export class Journal {
     try {
       this.db.transaction(() => {
         this.setCommitted(seq);
+        if (this.sinceMs === undefined) this.setMeta('position_since_ms', String((this.sinceMs = Date.now())));
         this.committed = seq;
         this.backlog = { entries: this.backlog.entries - moved.entries, bytes: this.backlog.bytes - moved.bytes };
         this.retained = { entries: this.retained.entries + moved.entries, bytes: this.retained.bytes + moved.bytes };
@@ -495,19 +559,18 @@ export class Journal {
     if (dbSeq <= inDatabaseUpTo) throw new Error(`skipAhead(${dbSeq}, ${inDatabaseUpTo}): nothing to skip`);
     const delta = dbSeq - inDatabaseUpTo;
     const renumbered = Math.max(0, this.lastSeq - inDatabaseUpTo);
-    this.db.transaction(() => {
-      this.removeUpToTx(inDatabaseUpTo, this.receivedAtOf.get(inDatabaseUpTo)?.received_at);
+    const renumber = this.db.transaction(() => {
+      this.removeUpToTx(inDatabaseUpTo);
       // Two steps: shifting in place would collide with rows not yet moved.
       this.db.prepare('UPDATE entry SET seq = -seq WHERE seq > ?').run(inDatabaseUpTo);
       this.db.prepare('UPDATE entry SET seq = ? - seq WHERE seq < 0').run(delta);
-      this.db.prepare('UPDATE recent_packet SET seq = seq + ? WHERE seq > ?').run(delta, inDatabaseUpTo);
       this.setMeta('removed_up_to', String(dbSeq));
       this.setCommitted(dbSeq);
-    })();
+    });
+    this.durably(() => renumber());
     this.lastSeq += delta;
     this.removedUpTo = dbSeq;
     this.committed = dbSeq;
-    this.earlierUpTo = dbSeq;
     this.markReconciled();
     this.tail = new Tail(this.tailLimits);
     this.recent = new RecentPackets();
@@ -576,7 +639,7 @@ export class Journal {
   /** Removes committed entries up to `seq` (inside a transaction or not). */
   private removeCommittedUpTo(seq: number): void {
     const gone = this.measureOnDisk(this.removedUpTo, seq);
-    this.removeUpToTx(seq, this.receivedAtOf.get(seq)?.received_at);
+    this.removeUpToTx(seq);
     this.removedUpTo = seq;
     this.retained.entries -= gone.entries;
     this.retained.bytes -= gone.bytes;
@@ -592,11 +655,6 @@ export class Journal {
       oldestReceivedAt: this.retained.entries > 0 ? this.firstAfter.get(this.removedUpTo)?.received_at : undefined,
       removedReceivedAt: removedAt === undefined ? undefined : Number(removedAt),
     };
-  }
-
-  /** Receipt time of the entry `seq`, when the journal still holds it. */
-  receivedAt(seq: number): number | undefined {
-    return this.receivedAtOf.get(seq)?.received_at;
   }
 
   private measureOnDisk(afterSeq: number, upToSeq: number): Measure {

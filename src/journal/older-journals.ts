@@ -17,7 +17,6 @@ import { JOURNAL_FILE, Journal, JournalLockedError, POSITION_CLIENT_ID, type Jou
 import { JournalPrefix } from './journal-prefix.js';
 import { unreadableJournalFix } from './unreadable-journal.js';
 
-export { POSITION_CLIENT_ID };
 
 /** The folder of a slot's journal under DATA_DIR (slots.ts). */
 const SLOT_DIR = /^slot-\d+$/;

@@ -13,6 +13,7 @@ export interface DrainJournal {
   readonly lastSequence: number;
   readonly earlierRunsUpTo: number;
   readonly positionBase: number;
+  readonly positionSinceMs: number | undefined;
   /** Up to `limit` entries after `afterSeq`, fewer once their payloads reach `maxBytes`. */
   read(afterSeq: number, limit: number, maxBytes?: number): JournalEntry[];
   /** Entries up to `seq` are committed to MySQL: kept for the retention window, then removed. */
@@ -24,7 +25,10 @@ export interface DrainJournal {
   /** The database holds entries up to `dbSeq`, past `inDatabaseUpTo`: renumber what follows. */
   skipAhead(dbSeq: number, inDatabaseUpTo: number): number;
   retainedWindow(): RetainedWindow;
-  receivedAt(seq: number): number | undefined;
+  /** Receipt time of an entry, or of the first of the removal that took it. */
+  receivedAtOrBefore(seq: number): number | undefined;
+  /** The last entry in (afterSeq, upToSeq] received at or before `atMs`. */
+  lastReceivedBy(atMs: number, afterSeq: number, upToSeq: number): number | undefined;
   /** Applies the retention policy if it is due. */
   pruneIfDue(): void;
   appendEvent(kind: Exclude<EntryKind, 'message'>, detail: string): void;

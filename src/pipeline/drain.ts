@@ -5,7 +5,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RowDataPacket } from 'mysql2';
-import { BatchWriter, PositionMoved, type Batch } from '../db/batch-writer.js';
+import { BatchWriter, PositionMoved, type Batch, type RowState } from '../db/batch-writer.js';
 import type { CatalogCache } from '../db/catalog.js';
 import { classifyDbError, describeDbError, setupFix, type SetupFix } from '../db/errors.js';
 import type { Connection, Pool } from '../db/pool.js';
@@ -16,7 +16,7 @@ import type { Logger } from '../logger.js';
 import type { DrainJournal, DrainObserver } from './drain-ports.js';
 import type { ErrorRateLimiter } from './error-rate-limiter.js';
 import { conflictBackoffMs } from './backoff.js';
-import { decide, type PositionRow, type Recovery } from './recovery.js';
+import { decide, recoveryText, type LostRange, type PositionRow, type Recovery } from './recovery.js';
 import { Signal } from './signal.js';
 import { formatDateTime, monotonicMs } from '../time.js';
 
@@ -54,7 +54,7 @@ export interface RecoveryReport {
   toWriteAgain: number;
   writtenAgain: number;
   /** Receipt times the journal no longer holds and the database lost: readings not refilled. */
-  lost: { fromSeq: number; toSeq: number; from: string | undefined; to: string | undefined; fromMs: number | undefined; toMs: number | undefined } | undefined;
+  lost: (LostRange & { from: string | undefined; to: string | undefined }) | undefined;
 }
 
 const ERROR_KIND_LOG_INTERVAL_MS = 60_000;
@@ -82,8 +82,14 @@ interface Prepared {
 }
 
 export class Drain {
-  private committedSeq: number;
   private reconciled = false;
+  /** The reconciliation started before the loop (reconcileNow), which the loop waits for. */
+  private reconciling: Promise<boolean> | undefined;
+  /**
+   * What the position row holds, as far as this drain knows: what its last reconciliation read,
+   * then what its last batch wrote. The next batch is written only if the row still holds it.
+   */
+  private rowState: RowState = null;
   /** True until a reconciliation succeeded in this process (recovery.ts, `first`). */
   private firstReconciliation = true;
   private positionMoves = 0;
@@ -117,8 +123,12 @@ export class Drain {
     this.writer = new BatchWriter({ clientId: opts.clientId, journalId: journal.id }, log, {
       sharedControllerTopics: opts.sharedControllerTopics ?? false,
     });
-    this.committedSeq = journal.committedUpTo;
     journal.onAppend(() => this.signal.notify());
+  }
+
+  /** The journal's own mark: one value, whichever drain moved it (a handover shares the file). */
+  private get committedSeq(): number {
+    return this.journal.committedUpTo;
   }
 
   /** The last time the journal and the database disagreed, and what was done about it. */
@@ -131,14 +141,15 @@ export class Drain {
    * journal older than the database must number new entries after the database's position
    * (recovery.ts). False when the database did not answer: the drain does it when it does.
    */
-  async reconcileNow(): Promise<boolean> {
-    try {
-      await this.reconcile();
-      return true;
-    } catch (err) {
-      this.log.info({ err: describeDbError(err) }, 'the journal is compared with the database once it answers; messages are received meanwhile');
-      return false;
-    }
+  reconcileNow(): Promise<boolean> {
+    this.reconciling ??= this.reconcile().then(
+      () => true,
+      (err: unknown) => {
+        this.log.info({ err: describeDbError(err) }, 'the journal is compared with the database once it answers; messages are received meanwhile');
+        return false;
+      },
+    );
+    return this.reconciling;
   }
 
   /** True once a write committed, until one fails. */
@@ -175,6 +186,7 @@ export class Drain {
   }
 
   private async run(): Promise<void> {
+    await this.reconciling;
     while (!this.stopped) {
       try {
         if (!this.reconciled) await this.reconcile();
@@ -224,20 +236,23 @@ export class Drain {
    * committed but not yet marked in the journal (a crash between COMMIT and the mark, or a
    * COMMIT whose answer was lost), numbers new entries after a database that is ahead of the
    * journal, writes again what a database that went back lost. The read locks the position
-   * row, which every batch transaction writes first: a transaction still running on a
+   * row, which every batch transaction locks first: a transaction still running on a
    * connection given up on (a statement timeout) is waited for, not read past. Also reads the
-   * server's max_allowed_packet, which sizes the statements.
+   * server's max_allowed_packet, which sizes the statements, and its clock.
    */
   private async reconcile(): Promise<void> {
     const conn = await this.pool.getConnection();
     let row: RowDataPacket | undefined;
+    let skewMs: number;
     try {
-      const [settings] = await conn.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS maxAllowedPacket');
+      const sentAt = Date.now();
+      const [settings] = await conn.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS maxAllowedPacket, UNIX_TIMESTAMP(NOW(3)) AS now');
+      skewMs = (sentAt + Date.now()) / 2 - Number(settings[0]!.now) * 1000;
       this.writer.setMaxAllowedPacket(Number(settings[0]!.maxAllowedPacket));
       await conn.query('START TRANSACTION');
       const [rows] = await conn.query<RowDataPacket[]>(
         // UNIX_TIMESTAMP reads updated_at in the session's zone, the one NOW() wrote it in.
-        'SELECT journal_id, last_seq, UNIX_TIMESTAMP(updated_at) AS updated_at FROM bridge_journal_position WHERE client_id = ? LOCK IN SHARE MODE',
+        'SELECT journal_id, last_seq, UNIX_TIMESTAMP(updated_at) AS moved_at FROM bridge_journal_position WHERE client_id = ? LOCK IN SHARE MODE',
         [this.opts.clientId],
       );
       await conn.query('COMMIT');
@@ -247,7 +262,12 @@ export class Drain {
       conn.destroy();
       throw err;
     }
-    const position: PositionRow | undefined = row && { journalId: String(row.journal_id), lastSeq: Number(row.last_seq), updatedAtMs: Number(row.updated_at) * 1000 };
+    const position: PositionRow | undefined = row && {
+      journalId: String(row.journal_id),
+      lastSeq: Number(row.last_seq),
+      // DATETIME keeps whole seconds: the end of that second, on the bridge's clock.
+      movedAtMs: Number(row.moved_at) * 1000 + 999 + skewMs,
+    };
     const journal = this.journal;
     const decision = decide(
       position,
@@ -258,16 +278,20 @@ export class Drain {
         lastSequence: journal.lastSequence,
         earlierRunsUpTo: journal.earlierRunsUpTo,
         positionBase: journal.positionBase,
+        positionSinceMs: journal.positionSinceMs,
+        lastReceivedBy: (atMs, afterSeq, upToSeq) => journal.lastReceivedBy(atMs, afterSeq, upToSeq),
       },
       this.firstReconciliation,
     );
-    await this.carryOut(decision, position);
+    this.carryOut(decision);
+    // The next batch must find the row exactly as read: anything else moved it meanwhile.
+    this.rowState = position ? { journalId: position.journalId, lastSeq: position.lastSeq } : null;
     journal.markReconciled();
     this.firstReconciliation = false;
     this.reconciled = true;
   }
 
-  private async carryOut(decision: Recovery, row: PositionRow | undefined): Promise<void> {
+  private carryOut(decision: Recovery): void {
     const journal = this.journal;
     switch (decision.kind) {
       case 'in-step':
@@ -275,61 +299,32 @@ export class Drain {
       case 'other-journal':
         if (!this.otherJournalLogged) {
           this.otherJournalLogged = true;
-          this.log.warn(
-            { clientId: this.opts.clientId, otherJournalId: decision.otherJournalId, journalId: journal.id, updatedAt: row && formatDateTime(row.updatedAtMs) },
-            "the database's position row for this client id belongs to another journal: this journal's earlier commits cannot be checked against it, and are not written again",
-          );
+          this.log.warn({ clientId: this.opts.clientId, otherJournalId: decision.otherJournalId, journalId: journal.id }, recoveryText.otherJournal);
         }
         return;
       case 'skip':
         this.log.info({ lastSeq: decision.to, skipped: decision.to - this.committedSeq }, 'entries already committed are skipped');
         journal.markCommitted(decision.to);
-        this.committedSeq = decision.to;
         return;
       case 'journal-behind': {
-        const summary =
-          `the journal is older than the database: the database holds this journal's entries up to ${decision.databaseSeq}, ` +
-          `the journal file held them up to ${decision.inDatabaseUpTo} (a DATA_DIR restored from a backup or snapshot, a disk that lost ` +
-          `its last writes, or JOURNAL_SYNC=normal and a power cut); the ${decision.renumbered} entries received since are numbered ` +
-          `from ${decision.databaseSeq + 1} on and written`;
-        journal.skipAhead(decision.databaseSeq, decision.inDatabaseUpTo);
-        this.committedSeq = decision.databaseSeq;
-        this.log.error({ databaseSeq: decision.databaseSeq, journalUpTo: decision.inDatabaseUpTo, renumbered: decision.renumbered, journalId: journal.id }, summary);
+        const renumbered = journal.skipAhead(decision.databaseSeq, decision.inDatabaseUpTo);
+        const summary = recoveryText.journalBehind(decision.databaseSeq, decision.inDatabaseUpTo, renumbered);
+        this.log.error({ databaseSeq: decision.databaseSeq, journalUpTo: decision.inDatabaseUpTo, renumbered, journalId: journal.id }, summary);
         this.lastRecovery = { kind: 'journal-behind', at: Date.now(), summary, toWriteAgain: 0, writtenAgain: 0, lost: undefined };
         return;
       }
       case 'refill':
-        await this.startRefill(decision, row);
+        this.startRefill(decision);
     }
   }
 
   /** The database went back: writes the retained entries again from where it is. */
-  private async startRefill(decision: Extract<Recovery, { kind: 'refill' }>, row: PositionRow | undefined): Promise<void> {
+  private startRefill(decision: Extract<Recovery, { kind: 'refill' }>): void {
     const journal = this.journal;
-    const when = (seq: number) => {
-      const at = journal.receivedAt(seq);
-      return at === undefined ? undefined : formatDateTime(at);
-    };
-    const retained = journal.retainedWindow();
-    // From the database's last change before it went back, to the last entry retention removed.
-    const fromMs = row?.updatedAtMs;
-    const toMs = retained.removedReceivedAt;
-    const lost = decision.lost && {
-      ...decision.lost,
-      from: fromMs === undefined ? undefined : formatDateTime(fromMs),
-      to: toMs === undefined ? undefined : formatDateTime(toMs),
-      fromMs,
-      toMs,
-    };
-    if (decision.moveRowFrom !== undefined) await this.writer.movePosition(this.pool, decision.moveRowFrom, decision.from);
     const toWriteAgain = decision.upTo - decision.from;
-    const where = decision.databaseSeq === undefined ? 'its position row for this journal is gone' : `its position for this journal is ${decision.databaseSeq}`;
-    const summary =
-      `the database lost entries it had committed (restored from a backup, or failed over to a replica that lagged?): ${where}, ` +
-      `the bridge had committed up to ${decision.upTo}; writing the ${toWriteAgain} entries it retains from ${decision.from} again` +
-      (toWriteAgain > 0 ? ` (received from ${when(decision.from + 1) ?? '?'} to ${when(decision.upTo) ?? '?'})` : '');
+    const summary = recoveryText.refill(decision.databaseSeq, decision.from, decision.upTo, journal.receivedAtOrBefore(decision.from + 1), journal.receivedAtOrBefore(decision.upTo));
+    const lost = decision.lost && this.lostRange(decision.lost);
     journal.rewindTo(decision.from);
-    this.committedSeq = decision.from;
     this.limiter.reset();
     const report: RecoveryReport = { kind: 'refill', at: Date.now(), summary, toWriteAgain, writtenAgain: 0, lost };
     this.lastRecovery = report;
@@ -339,10 +334,17 @@ export class Drain {
       this.observer.entriesNotRefilled(lost.toSeq - lost.fromSeq + 1);
       this.log.error(
         { fromSeq: lost.fromSeq, toSeq: lost.toSeq, receivedFrom: lost.from, receivedTo: lost.to, receivedFromMs: lost.fromMs, receivedToMs: lost.toMs, journalId: journal.id },
-        `entries ${lost.fromSeq} to ${lost.toSeq} (received between ${lost.from ?? 'the start of this journal'} and ${lost.to ?? '?'}) cannot be written again: ` +
-          'the journal no longer retains them (JOURNAL_RETAIN, JOURNAL_RETAIN_BYTES). Readings of that time are missing from the database unless restored from elsewhere',
+        recoveryText.lost(lost),
       );
     }
+  }
+
+  /** When the entries a database lost and the journal no longer holds had been received. */
+  private lostRange({ fromSeq, toSeq }: { fromSeq: number; toSeq: number }): NonNullable<RecoveryReport['lost']> {
+    const fromMs = this.journal.receivedAtOrBefore(fromSeq);
+    const toMs = this.journal.retainedWindow().removedReceivedAt;
+    const text = (ms: number | undefined) => (ms === undefined ? undefined : formatDateTime(ms));
+    return { fromSeq, toSeq, fromMs, toMs, from: text(fromMs), to: text(toMs) };
   }
 
   /**
@@ -394,7 +396,7 @@ export class Drain {
   private async commitAndForget(prepared: Prepared): Promise<void> {
     const { batch } = prepared;
     await this.writeWithRetries(prepared);
-    this.committedSeq = batch.lastSeq;
+    this.rowState = { journalId: this.journal.id, lastSeq: batch.lastSeq };
     this.journal.markCommitted(batch.lastSeq);
     this.positionMoves = 0;
     this.countRefill(batch);
@@ -410,7 +412,7 @@ export class Drain {
     this.observer.entriesWrittenAgain(written);
     if (batch.lastSeq < refill.upTo) return;
     this.refill = undefined;
-    this.log.info({ entries: refill.report.writtenAgain }, `the entries the database had lost are written again: ${refill.report.writtenAgain} entries`);
+    this.log.info({ entries: refill.report.writtenAgain }, recoveryText.refillDone(refill.report.writtenAgain));
   }
 
   /** Nothing to write: check the database still answers, and write due error summaries. */
@@ -452,7 +454,7 @@ export class Drain {
     let conn: Connection | undefined;
     try {
       conn = await this.pool.getConnection();
-      const result = await this.writer.write(conn, batch, limitErrors);
+      const result = await this.writer.write(conn, batch, this.rowState, limitErrors);
       conn.release();
       conn = undefined;
       tx.commit();

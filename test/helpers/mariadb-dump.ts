@@ -4,6 +4,7 @@
  * dropped and made again, as after the loss of the database's disk.
  */
 import { spawn } from 'node:child_process';
+import { finished } from 'node:stream/promises';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './cleanup.js';
@@ -13,17 +14,20 @@ function serverArgs(db: TestDatabase): string[] {
   return [`--host=${db.server.host}`, `--port=${db.server.port}`, `--user=${db.server.user}`, `--password=${db.server.password}`, '--protocol=tcp'];
 }
 
-function run(command: string, args: string[], stdin?: string, stdout?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', stdout ? 'pipe' : 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    if (stdout) child.stdout!.pipe(createWriteStream(stdout));
-    if (stdin) createReadStream(stdin).pipe(child.stdin!);
-    else child.stdin!.end();
+/** Runs `command` with stdin from a file and stdout to one; resolves once the output file is written. */
+async function run(command: string, args: string[], stdin?: string, stdout?: string): Promise<void> {
+  const child = spawn(command, args, { stdio: ['pipe', stdout ? 'pipe' : 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const written = stdout ? finished(child.stdout!.pipe(createWriteStream(stdout))) : Promise.resolve();
+  if (stdin) createReadStream(stdin).pipe(child.stdin!);
+  else child.stdin!.end();
+  const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}: ${stderr}`))));
+    child.on('close', resolve);
   });
+  await written;
+  if (code !== 0) throw new Error(`${command} exited with ${code}: ${stderr}`);
 }
 
 /** `mariadb-dump --single-transaction` of the whole database; returns the dump's path. */

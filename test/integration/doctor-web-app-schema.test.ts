@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { Journal } from '../../src/journal/journal.js';
-import { POSITION_CLIENT_ID } from '../../src/journal/older-journals.js';
+import { POSITION_CLIENT_ID } from '../../src/journal/journal.js';
 import { CLI, newDataDir } from '../helpers/bridge-process.js';
 import { stackOnPrivateMariadb } from '../helpers/outage-stack.js';
 

@@ -94,7 +94,8 @@ describe('exactly once', () => {
    * write nothing.
    */
   describe('a batch sent twice (a transaction given up on that still runs)', () => {
-    const writer = new BatchWriter({ clientId: 'eo-zombie', journalId: '00000000-0000-4000-8000-000000000001' }, createLogger('error'), { sharedControllerTopics: false });
+    const journalId = '00000000-0000-4000-8000-000000000001';
+    const writer = new BatchWriter({ clientId: 'eo-zombie', journalId }, createLogger('error'), { sharedControllerTopics: false });
     const batch = async (afterSeq: number, lastSeq: number, values: number[]): Promise<Batch> => {
       const [rows] = await pool.query<import('mysql2').RowDataPacket[]>(
         'SELECT b.id_bac AS id FROM bac b JOIN serre s ON b.serre = s.id_serre WHERE s.numero = 1 AND b.numero = 3',
@@ -102,10 +103,11 @@ describe('exactly once', () => {
       const bac = Number(rows[0]!.id);
       return { afterSeq, lastSeq, mesures: values.map((i) => ({ bac, capteur: 1, value: i / 100, at: Date.now() })), errors: [], controllers: [] };
     };
+    // Written where the batch starts: no row before the first one, then this journal's.
     const write = async (b: Batch) => {
       const conn = await pool.getConnection();
       try {
-        return await writer.write(conn, b, (rows) => rows);
+        return await writer.write(conn, b, b.afterSeq === 0 ? null : { journalId, lastSeq: b.afterSeq }, (rows) => rows);
       } finally {
         conn.release();
       }
@@ -122,6 +124,15 @@ describe('exactly once', () => {
       // The next batch, from where the database is, goes through.
       await write(await batch(5, 8, [5, 6, 7]));
       expect(await checkDelivery(db, new Map([[3, 8]]))).toEqual({ expected: 8, rows: 8, lost: 0, duplicated: 0 });
+    });
+
+    it('refuses a batch when the row it expects is gone, or belongs to another journal', async () => {
+      const next = await batch(8, 9, [8]);
+      await pool.query("DELETE FROM bridge_journal_position WHERE client_id = 'eo-zombie'");
+      await expect(write(next)).rejects.toBeInstanceOf(PositionMoved);
+      await pool.query("INSERT INTO bridge_journal_position VALUES ('eo-zombie', '00000000-0000-4000-8000-00000000000f', 8, NOW())");
+      await expect(write(next)).rejects.toBeInstanceOf(PositionMoved);
+      expect(await checkDelivery(db, new Map([[3, 9]]))).toMatchObject({ rows: 8, lost: 1 });
     });
   });
 });

@@ -226,6 +226,27 @@ describe('the journal file format', () => {
     expect(existsSync(`${file}-wal`)).toBe(false);
   });
 
+  it('refuses a newer format found only in the WAL file (a newer bridge killed before its checkpoint), changing nothing', () => {
+    const j = journalIn(dir);
+    appendAll(j, [1, 2]);
+    j.close();
+    const raw = new Database(join(dir, 'journal.sqlite'));
+    raw.pragma('wal_autocheckpoint = 0');
+    raw.pragma(`user_version = ${JOURNAL_FORMAT + 1}`);
+    // Copied while the writer still runs: the new version is in journal.sqlite-wal only.
+    const copy = mkdtempSync(join(tmpdir(), 'journal-wal-only-'));
+    for (const suffix of ['', '-wal']) copyFileSync(join(dir, `journal.sqlite${suffix}`), join(copy, `journal.sqlite${suffix}`));
+    raw.close();
+    const hashes = () => ['', '-wal'].map((suffix) => createHash('sha256').update(readFileSync(join(copy, `journal.sqlite${suffix}`))).digest('hex'));
+    const before = hashes();
+    try {
+      expect(() => journalIn(copy)).toThrow(JournalFormatError);
+      expect(hashes()).toEqual(before);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
   it('gives a new journal the current format', () => {
     journalIn(dir).close();
     const raw = new Database(join(dir, 'journal.sqlite'), { readonly: true });

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JOURNAL_FILE, Journal, NO_RETENTION } from '../../src/journal/journal.js';
-import { findOlderJournals, peekJournal, POSITION_CLIENT_ID, type OlderJournal } from '../../src/journal/older-journals.js';
+import { JOURNAL_FILE, Journal, NO_RETENTION, POSITION_CLIENT_ID } from '../../src/journal/journal.js';
+import { findOlderJournals, peekJournal, type OlderJournal } from '../../src/journal/older-journals.js';
 import { findJournal, journalResult } from '../../src/ops/doctor/journal-checks.js';
 
 const open: Journal[] = [];

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2';
 import { Journal } from '../../../src/journal/journal.js';
-import { POSITION_CLIENT_ID } from '../../../src/journal/older-journals.js';
+import { POSITION_CLIENT_ID } from '../../../src/journal/journal.js';
 import { newDataDir, type BridgeProcess } from '../../helpers/bridge-process.js';
 import { deviceClient } from '../../helpers/broker.js';
 import { tempDir } from '../../helpers/cleanup.js';

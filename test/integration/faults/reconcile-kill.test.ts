@@ -1,11 +1,13 @@
 /**
  * Fault suite (issue 19): JOURNAL_SYNC=normal, a journal older than the database with a backlog
- * received while the database refused the bridge, and the bridge killed again and again while
- * it compares its journal with the database at start (renumbering, skipping, writing). Readings
- * keep arriving at QoS 0 throughout. Each kill leaves the journal's last transaction whole or
- * absent (SQLite); in the end every reading is written once.
+ * received while the database refused the bridge, and the bridge killed at each step of its
+ * start: before it compares its journal with the database, right after it renumbered its
+ * entries, after its first batch, once the database answered. Readings keep arriving at QoS 0
+ * throughout. Each kill leaves the journal's last transaction whole or absent (SQLite); in the
+ * end every reading is written once.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { BridgeProcess } from '../../helpers/bridge-process.js';
 import { databaseAheadOfACopy, putBack, readingsOn } from '../../helpers/older-journal.js';
 import { waitForDelivery } from '../../helpers/readings.js';
 import { createStack, type Stack } from '../../helpers/stack.js';
@@ -21,8 +23,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-it('loses and doubles nothing when killed during its reconciliation, with JOURNAL_SYNC=normal', async () => {
-  const env = { JOURNAL_SYNC: 'normal' };
+it('loses and doubles nothing when killed at each step of its reconciliation, with JOURNAL_SYNC=normal', async () => {
+  const env = { JOURNAL_SYNC: 'normal', LOG_LEVEL: 'DEBUG' };
   const { dataDir, olderCopy, earlier } = await databaseAheadOfACopy(stack, env);
   putBack(olderCopy, dataDir);
 
@@ -35,20 +37,23 @@ it('loses and doubles nothing when killed during its reconciliation, with JOURNA
   await held.stop('SIGKILL');
   await stack.db.query(`ALTER USER \`${stack.db.bridgeUser}\`@'%' ACCOUNT UNLOCK`);
 
-  // Killed at start, at growing delays: before, during and after the comparison and the first batches.
-  const kills: number[] = [];
-  for (const afterMs of [30, 80, 150, 250, 400, 600, 900]) {
+  // Killed as soon as each step shows in its log.
+  const steps = [/parc-bridge starting/, /the journal is older than the database/, /"msg":"batch committed"/, /database reachable/];
+  const killed: BridgeProcess[] = [];
+  for (const step of steps) {
     const bridge = await stack.startBridge({ ...env, DATA_DIR: dataDir }, { waitReady: false });
-    await sleep(afterMs);
+    await bridge.waitForLog(step, 60_000);
     await bridge.stop('SIGKILL');
-    kills.push(afterMs);
+    killed.push(bridge);
   }
+  // The journal was found older than the database, and renumbered, before a kill.
+  expect(killed.some((b) => /the journal is older than the database/.test(b.logs()))).toBe(true);
   const last = await stack.startBridge({ ...env, DATA_DIR: dataDir });
   await sleep(1_000);
   const sent = await stream.stop();
 
   const delivery = await waitForDelivery(stack.db, sent, 90_000);
-  console.log('killed during reconciliation (JOURNAL_SYNC=normal):', { ...delivery, kills });
+  console.log('killed at each step of its reconciliation (JOURNAL_SYNC=normal):', delivery);
   expect(delivery).toMatchObject({ lost: 0, duplicated: 0 });
   expect(await waitForDelivery(stack.db, earlier)).toMatchObject({ lost: 0, duplicated: 0 });
   expect(last.logs()).not.toMatch(/cannot be written again/);
