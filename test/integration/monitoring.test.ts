@@ -55,7 +55,7 @@ function promtool(...args: string[]): { code: number | null; out: string } {
 describe('Prometheus alert rules', () => {
   it('pass promtool check rules', () => {
     const r = promtool('check', 'rules', RULES);
-    expect(r.out).toContain('SUCCESS: 10 rules found');
+    expect(r.out).toContain('SUCCESS: 12 rules found');
     expect(r.code).toBe(0);
   });
 
@@ -72,11 +72,13 @@ describe('Prometheus alert rules', () => {
         'ParcBridgeBrokerDisconnected',
         'ParcBridgeCertificateExpiring',
         'ParcBridgeDatabaseDisconnected',
+        'ParcBridgeDatabaseWentBack',
         'ParcBridgeDown',
         'ParcBridgeErrorRateHigh',
         'ParcBridgeJournalFull',
         'ParcBridgeNoReadings',
         'ParcBridgeNotReady',
+        'ParcBridgeRefillGap',
         'ParcBridgeSensorsSilent',
       ].sort(),
     );
