@@ -3,7 +3,8 @@
  * (what a clone holds: no .env, no certificates), Debian 12's own `docker-compose` 1.29 run in
  * it, the stand-in images of deploy/stand-ins (no registry here), and what the test looks at:
  * containers by service, their health and logs, the local database. Everything is removed when
- * the test process ends, volumes included.
+ * the test process ends, volumes included: the named ones, and the anonymous ones the images'
+ * VOLUME lines give each container (which Compose leaves behind when it re-creates one).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync } from 'node:fs';
@@ -50,23 +51,53 @@ export function cloneOfRepository(): string {
 }
 
 export class ComposeStack {
+  private readonly anonymousVolumes = new Set<string>();
+
   constructor(
     readonly dir: string,
     /** What the test's shell exports: the project name, the images, the published ports. */
     readonly env: NodeJS.ProcessEnv,
   ) {
+    // If the test process ends before the test's own clean-up (destroy) could run.
     atExit(() => {
-      try {
-        execFileSync('docker-compose', ['down', '--volumes', '--remove-orphans', '--timeout', '5'], { cwd: dir, env, stdio: 'ignore', timeout: 120_000 });
-      } catch {
-        // best effort: the engine may be gone
-      }
+      if (this.destroyed) return;
+      const quietly = (file: string, args: string[]) => {
+        try {
+          execFileSync(file, args, { cwd: dir, env, stdio: 'ignore', timeout: 120_000 });
+        } catch {
+          // best effort: the engine may be gone, a volume already removed
+        }
+      };
+      quietly('docker-compose', ['down', '--volumes', '--remove-orphans', '--timeout', '5']);
+      for (const volume of this.anonymousVolumes) quietly('docker', ['volume', 'rm', volume]);
     });
   }
 
+  private destroyed = false;
+
+  /** `down --volumes`, then the anonymous volumes Compose left behind; for the test's afterAll. */
+  async destroy(): Promise<void> {
+    await this.compose(['down', '--volumes', '--remove-orphans', '--timeout', '5']);
+    for (const volume of this.anonymousVolumes) await runIn(this.dir, this.env, 'docker', ['volume', 'rm', volume]);
+    this.destroyed = true;
+  }
+
   /** `docker-compose <args>` in the folder, with the exported variables; `extraEnv` for one command. */
-  compose(args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 300_000): Promise<CommandResult> {
-    return runIn(this.dir, { ...this.env, ...extraEnv }, 'docker-compose', args, timeoutMs);
+  async compose(args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 300_000): Promise<CommandResult> {
+    await this.noteAnonymousVolumes();
+    try {
+      return await runIn(this.dir, { ...this.env, ...extraEnv }, 'docker-compose', args, timeoutMs);
+    } finally {
+      await this.noteAnonymousVolumes();
+    }
+  }
+
+  /** The anonymous volumes of the project's containers, before Compose re-creates or removes one. */
+  private async noteAnonymousVolumes(): Promise<void> {
+    const ids = (await this.docker(['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${this.env.COMPOSE_PROJECT_NAME}`])).split('\n').filter(Boolean);
+    if (ids.length === 0) return;
+    const names = await this.docker(['inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', ...ids]);
+    for (const name of names.split(/\s+/)) if (/^[0-9a-f]{64}$/.test(name)) this.anonymousVolumes.add(name);
   }
 
   /** The same, failing with its output when it exits non-zero; its output (stdout and stderr). */
