@@ -180,6 +180,9 @@ describe('docker-compose.yml', () => {
     expect(published(moved.services.mosquitto?.ports)).toEqual(['18883:8883']);
     expect(published(moved.services.bridge?.ports)).toEqual(['192.168.42.10:18080:8080']);
     expect(moved.services.bridge?.environment?.HTTP_PUBLISHED_ADDRESS).toBe('192.168.42.10');
+    // For --scale bridge=N: a range (one port each) or empty (random ports).
+    expect(published(composeConfig(`${existing}HTTP_PUBLISHED_PORT=8080-8082\n`).config.services.bridge?.ports)).toEqual(['127.0.0.1:8080-8082:8080']);
+    expect(published(composeConfig(`${existing}HTTP_PUBLISHED_PORT=\n`).config.services.bridge?.ports)).toEqual(['127.0.0.1::8080']);
   });
 
   it('runs Mosquitto 2 as its own user with the shipped config and the four certificate files it reads, never ca.key', () => {
