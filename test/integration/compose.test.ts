@@ -592,6 +592,8 @@ describe('deployment guides', () => {
         'clients-certs.sh 24:6F:28:AB:CD:EF',
         'check-cert.sh',
         'docker compose up -d',
+        'docker-compose',
+        'COMPOSE_FILE=docker-compose.yml:docker-compose.local-db.yml',
         '/readyz',
         'openssl s_client',
         'mosquitto_sub',
