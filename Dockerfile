@@ -1,6 +1,7 @@
-# syntax=docker/dockerfile:1
 # parc-bridge image. Both stages use the same Node 20 / Debian bookworm base, so the native
 # better-sqlite3 addon compiled in the build stage runs unchanged in the runtime stage.
+# No `# syntax=` line: BuildKit's own Dockerfile parser is enough, and fetching another from
+# Docker Hub would fail where NODE_IMAGE is a mirror or a local stand-in (.env.example, Images).
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -26,8 +27,10 @@ RUN npm run build && npm prune --omit=dev \
  && mv /tmp/better_sqlite3.node "$addon/build/Release/"
 
 FROM ${NODE_IMAGE} AS runtime
-# HTTP_HOST 0.0.0.0: Prometheus scrapes from another container; Compose publishes no port for the
-# bridge, so the page stays inside Docker's network unless the operator publishes it (README, Security).
+# HTTP_HOST 0.0.0.0: Docker reaches a container on its own network address (a published port,
+# Prometheus in another container). Who reaches the page is the host's choice: docker-compose.yml
+# publishes it on HTTP_PUBLISHED_ADDRESS (127.0.0.1 by default), and beyond the loopback the bridge
+# refuses to start without HTTP_TOKEN.
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     HTTP_PORT=8080 \

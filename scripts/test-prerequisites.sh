@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What `npm test` needs besides node_modules, made present before it runs ("pretest"):
 # the Debian packages whose binaries the integration tests start, the machine's MariaDB
-# answering on 127.0.0.1:3306, and a Docker engine for the image test.
+# answering on 127.0.0.1:3306, and a Docker engine for the image and stack tests.
 #
 # As root (CI, a fresh machine of this kind) it installs and starts what is missing; as another
 # user it only says what is missing. Fast when everything is already there: no apt-get call.
@@ -26,6 +26,7 @@ declare -A package_of=(
   [promtool]=prometheus
   [faketime]=faketime
   [dockerd]=docker.io
+  [docker-compose]=docker-compose
   [debootstrap]=debootstrap
   [haproxy]=haproxy
   [mariabackup]=mariadb-backup
@@ -81,9 +82,9 @@ if [[ $installed_mariadb == 1 ]] && ! mariadb_up && mariadb_socket_up; then
 fi
 mariadb_up || { log "MariaDB does not let root in on 127.0.0.1:3306 without password; the tests log in that way"; exit 1; }
 
-# --- Docker engine: the image test builds and runs the project's image --------------------------
-# Best effort: without an engine that test says why and is skipped, the others still run.
+# --- Docker engine: the image and stack tests build and run the project's images ----------------
+# Best effort: without an engine those tests say why and are skipped, the others still run.
 if is_root; then
-  "$(dirname "${BASH_SOURCE[0]}")/start-dockerd.sh" || log "no Docker engine; the image test will be skipped"
+  "$(dirname "${BASH_SOURCE[0]}")/start-dockerd.sh" || log "no Docker engine; the image and stack tests will be skipped"
 fi
 exit 0

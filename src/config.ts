@@ -127,6 +127,8 @@ const bridgeShape = {
   HTTP_HOST: httpHost.default('127.0.0.1'),
   HTTP_TOKEN: httpToken.optional(),
   HTTP_METRICS_AUTH: boolean.default(true),
+  // The host address docker-compose.yml publishes HTTP_PORT on (publishedWithoutToken).
+  HTTP_PUBLISHED_ADDRESS: optional,
   JOURNAL_SYNC: z.enum(['normal', 'full'], { message: 'must be normal or full' }).default('full'),
   JOURNAL_MAX_BYTES: integer(64 * 1024, Number.MAX_SAFE_INTEGER).default(512 * 1024 * 1024),
   // Committed entries kept to refill a database restored from a backup (docs/recovery.md).
@@ -276,6 +278,21 @@ function unreadableFiles(env: Env): string[] {
   return problems;
 }
 
+const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i;
+
+/**
+ * Compose publishes the page on HTTP_PUBLISHED_ADDRESS of the host: beyond the loopback, the page
+ * and /api/status (controllers' MACs and IPs, raw payloads) must ask for a token.
+ */
+function publishedWithoutToken(env: Env): string[] {
+  const address = env.HTTP_PUBLISHED_ADDRESS?.trim();
+  if (!address || LOOPBACK.test(address) || env.HTTP_TOKEN) return [];
+  return [
+    `HTTP_PUBLISHED_ADDRESS is ${address}, which opens the status page (controllers' MACs and IPs, raw payloads) ` +
+      'beyond this server: set HTTP_TOKEN (16+ characters, e.g. openssl rand -hex 24), or publish it on 127.0.0.1',
+  ];
+}
+
 export function loadDbConfig(env: Env = process.env): DbOnlyConfig {
   const { data, problems } = parse(dbSchema, env);
   if (!data) throw new ConfigError(problems);
@@ -284,7 +301,7 @@ export function loadDbConfig(env: Env = process.env): DbOnlyConfig {
 
 export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
   const { data, problems } = parse(bridgeSchema, env);
-  problems.push(...unreadableFiles(env));
+  problems.push(...unreadableFiles(env), ...publishedWithoutToken(env));
   // MQTT.js refuses a password without a user name; say so at start, not at every reconnect.
   if (env.MQTT_PASSWORD && !env.MQTT_USER) problems.push('MQTT_PASSWORD is set but MQTT_USER is not (set both or neither)');
   if (!data || problems.length > 0) throw new ConfigError(problems);

@@ -1,12 +1,12 @@
 /**
- * Static checks of the container files: docker-compose.yml, the Dockerfile, .dockerignore and
- * .env.example agree with each other, with the scripts that make the mounted certificates, and
- * with DESIGN.md section 6. Compose v2 is not installable here, so what Compose itself adds
- * (dependency order, healthcheck gating) is checked in the file; the pki service's command runs
- * for real. The image itself is built and run in image.test.ts.
+ * Static checks of the container files: docker-compose.yml, docker-compose.local-db.yml, the
+ * Dockerfile, .dockerignore and .env.example agree with each other, with the scripts that make
+ * the mounted certificates, and with DESIGN.md section 6. Debian 12's own docker-compose 1.29
+ * reads both files (`docker-compose config`, no engine needed); the pki service's command runs
+ * for real. The stack itself runs in compose-stack.test.ts, the image in image.test.ts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -25,11 +25,11 @@ interface Service {
   image?: string;
   user?: string;
   working_dir?: string;
-  build?: string;
+  build?: { context: string; args?: Record<string, string> };
   env_file?: string | string[];
   environment?: Record<string, string>;
   command?: string[];
-  ports?: string[];
+  ports?: Array<string | { host_ip?: string; published: number; target: number }>;
   volumes?: string[];
   networks?: string[];
   depends_on?: Record<string, DependsOn>;
@@ -41,18 +41,40 @@ interface Service {
 }
 interface Compose {
   services: Record<string, Service>;
-  networks: Record<string, unknown>;
-  volumes: Record<string, unknown>;
+  networks?: Record<string, unknown>;
+  volumes: Record<string, { name?: string }>;
 }
 
 const read = (file: string) => readFileSync(path.join(REPO_ROOT, file), 'utf8');
 const compose = parse(read('docker-compose.yml'), { merge: true }) as Compose;
 const services = compose.services;
+/** The second file, added by .env.example's COMPOSE_FILE line. */
+const localDb = parse(read('docker-compose.local-db.yml'), { merge: true }) as Compose;
+const BRIDGE_IMAGE = '${BRIDGE_IMAGE:-parc-bridge:local}';
 
-function service(name: string): Service {
-  const s = services[name];
-  if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
+function service(name: string, file: Compose = compose): Service {
+  const s = file.services[name];
+  if (!s) throw new Error(`no service ${name}`);
   return s;
+}
+
+/** `[address:]published:target` of a port in either of the forms `docker-compose config` prints. */
+function published(ports: Service['ports']): string[] {
+  return (ports ?? []).map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${p.host_ip ? `${p.host_ip}:` : ''}${p.published}:${p.target}`));
+}
+
+/**
+ * What Debian 12's docker-compose 1.29 makes of the files with this .env, in a folder holding
+ * them: its exit code, its messages, and the merged configuration. Needs no Docker engine.
+ */
+function composeConfig(envFile: string, args: string[] = []): { code: number | null; stderr: string; config: Compose } {
+  const dir = tempDir('parc-compose-config-');
+  for (const file of ['docker-compose.yml', 'docker-compose.local-db.yml']) copyFileSync(path.join(REPO_ROOT, file), path.join(dir, file));
+  writeFileSync(path.join(dir, '.env'), envFile);
+  // Only what the shell of a fresh session has: no COMPOSE_* or image variable of the test machine.
+  const run = spawnSync('docker-compose', [...args, 'config'], { cwd: dir, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+  if (run.error) throw new Error(`docker-compose: ${run.error.message} (apt-get install docker-compose; scripts/test-prerequisites.sh does it)`);
+  return { code: run.status, stderr: run.stderr, config: (run.status === 0 ? parse(run.stdout) : { services: {}, volumes: {} }) as Compose };
 }
 
 /** [host, container, mode] of a "host:container[:mode]" volume entry. */
@@ -112,28 +134,80 @@ describe('docker-compose.yml', () => {
     runPkiService(pkiDir);
   });
 
-  it('has the services, the parc-net network and the named volumes', () => {
-    expect(Object.keys(services).sort()).toEqual(['bridge', 'db-user', 'mariadb', 'migrate', 'mosquitto', 'pki']);
-    expect(Object.keys(compose.networks)).toEqual(['parc-net']);
-    for (const [name, svc] of Object.entries(services)) {
-      expect(svc.networks, name).toEqual(['parc-net']);
-      for (const entry of svc.volumes ?? []) {
-        const [host] = mount(entry);
-        if (!host.startsWith('./')) expect(Object.keys(compose.volumes), `${name}: ${entry}`).toContain(host);
+  it('has the services, the parc-net network and the named volumes, in both files', () => {
+    expect(Object.keys(services).sort()).toEqual(['bridge', 'db-user', 'migrate', 'mosquitto', 'pki']);
+    expect(Object.keys(localDb.services).sort()).toEqual(['bridge', 'demo-serre', 'local-db-migrate', 'local-db-user', 'mariadb']);
+    expect(Object.keys(compose.networks ?? {})).toEqual(['parc-net']);
+    expect(localDb.networks).toBeUndefined();
+    for (const file of [compose, localDb]) {
+      for (const [name, svc] of Object.entries(file.services)) {
+        // The local-db file's bridge only adds to docker-compose.yml's.
+        if (file !== localDb || name !== 'bridge') expect(svc.networks, name).toEqual(['parc-net']);
+        for (const entry of svc.volumes ?? []) {
+          const [host] = mount(entry);
+          if (!host.startsWith('./')) expect(Object.keys(file.volumes), `${name}: ${entry}`).toContain(host);
+        }
       }
+      // Named after the project, parc_* by default as with the former `name: parc`: the data of an
+      // installation stays its own whatever the folder, and the project's alone.
+      for (const [key, volume] of Object.entries(file.volumes)) expect(volume.name).toBe(`\${COMPOSE_PROJECT_NAME:-parc}_${key}`);
     }
   });
 
-  it('runs Mosquitto 2 with the shipped config and the certificates, port 8883 only', () => {
+  it('is read by Debian 12 docker-compose 1.29: with .env.example, the stack with its local database', () => {
+    const { code, stderr, config } = composeConfig(read('.env.example'));
+    expect(code, stderr).toBe(0);
+    // No "variable is not set" or other warning.
+    expect(stderr).toBe('');
+    expect(Object.keys(config.services).sort()).toEqual(['bridge', 'db-user', 'demo-serre', 'local-db-migrate', 'local-db-user', 'mariadb', 'migrate', 'mosquitto', 'pki']);
+    expect(Object.values(config.volumes).map((v) => v.name).sort()).toEqual(['parc_bridge-data', 'parc_mariadb-data', 'parc_mosquitto-data']);
+    // The local-db file adds to the bridge's dependencies; it keeps docker-compose.yml's.
+    expect(Object.keys(config.services.bridge?.depends_on ?? {}).sort()).toEqual(['demo-serre', 'local-db-user', 'mosquitto', 'pki']);
+    expect(published(config.services.bridge?.ports)).toEqual(['127.0.0.1:8080:8080']);
+    expect(published(config.services.mosquitto?.ports)).toEqual(['8883:8883']);
+  });
+
+  it("is read by docker-compose 1.29 with a school's existing .env too: its own database, the volumes it had", () => {
+    // The .env of an installation made before: no COMPOSE_* line, the school's MySQL.
+    const existing = 'DB_HOST=192.168.42.5\nDB_USER=bridge\nDB_PASSWORD=secret\nMQTT_HOST=mosquitto\nTZ=Europe/Paris\n';
+    const { code, stderr, config } = composeConfig(existing);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toBe('');
+    expect(Object.keys(config.services).sort()).toEqual(['bridge', 'db-user', 'migrate', 'mosquitto', 'pki']);
+    expect(Object.values(config.volumes).map((v) => v.name).sort()).toEqual(['parc_bridge-data', 'parc_mosquitto-data']);
+    // The ports and the address a newcomer may change in .env.
+    const moved = composeConfig(`${existing}MQTT_PUBLISHED_PORT=18883\nHTTP_PUBLISHED_PORT=18080\nHTTP_PUBLISHED_ADDRESS=192.168.42.10\n`).config;
+    expect(published(moved.services.mosquitto?.ports)).toEqual(['18883:8883']);
+    expect(published(moved.services.bridge?.ports)).toEqual(['192.168.42.10:18080:8080']);
+    expect(moved.services.bridge?.environment?.HTTP_PUBLISHED_ADDRESS).toBe('192.168.42.10');
+    // For --scale bridge=N: a range (one port each) or empty (random ports).
+    expect(published(composeConfig(`${existing}HTTP_PUBLISHED_PORT=8080-8082\n`).config.services.bridge?.ports)).toEqual(['127.0.0.1:8080-8082:8080']);
+    expect(published(composeConfig(`${existing}HTTP_PUBLISHED_PORT=\n`).config.services.bridge?.ports)).toEqual(['127.0.0.1::8080']);
+  });
+
+  it('runs Mosquitto 2 as its own user with the shipped config and the four certificate files it reads, never ca.key', () => {
     const mosquitto = service('mosquitto');
-    expect(mosquitto.image).toBe('eclipse-mosquitto:2');
-    expect(mosquitto.ports).toEqual(['8883:8883']);
+    expect(mosquitto.image).toBe('${MOSQUITTO_IMAGE:-eclipse-mosquitto:2}');
+    expect(mosquitto.ports).toEqual(['${MQTT_PUBLISHED_PORT:-8883}:8883']);
+    // The image's entrypoint chowns /mosquitto only when run as root (every read-only file: an error line).
+    expect(mosquitto.user).toBe('1883:1883');
     expect(mosquitto.restart).toBe('unless-stopped');
     expect(mosquitto.volumes).toEqual([
       './mosquitto/config:/mosquitto/config:ro',
-      './mosquitto/server-certs:/mosquitto/certs:ro',
+      './mosquitto/server-certs/ca.crt:/mosquitto/certs/ca.crt:ro',
+      './mosquitto/server-certs/ca.crl:/mosquitto/certs/ca.crl:ro',
+      './mosquitto/server-certs/server.crt:/mosquitto/certs/server.crt:ro',
+      './mosquitto/server-certs/server.key:/mosquitto/certs/server.key:ro',
       'mosquitto-data:/mosquitto/data',
     ]);
+    // ca.key is mounted into pki only (its whole mosquitto/ folder).
+    for (const file of [compose, localDb]) {
+      for (const [name, svc] of Object.entries(file.services)) {
+        const hosts = (svc.volumes ?? []).map((v) => mount(v)[0]);
+        if (name === 'pki') continue;
+        expect(hosts.filter((h) => h === './mosquitto' || h === './mosquitto/server-certs' || h.includes('ca.key')), name).toEqual([]);
+      }
+    }
     expect(mosquitto.healthcheck?.test[0]).toBe('CMD');
   });
 
@@ -181,17 +255,22 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('starts the bridge after a healthy broker, restartable, scalable, with time to flush', () => {
+  it('starts the bridge after a healthy broker, restartable, scalable, its page on the loopback, with time to flush', () => {
     const bridge = service('bridge');
-    expect(bridge.build).toBe('.');
+    expect(bridge.image).toBe(BRIDGE_IMAGE);
+    expect(bridge.build).toBeUndefined();
     expect(bridge.env_file).toBe('.env');
     expect(bridge.restart).toBe('unless-stopped');
     expect(bridge.depends_on?.mosquitto).toEqual({ condition: 'service_healthy' });
     expect(bridge.depends_on?.pki).toEqual({ condition: 'service_completed_successfully' });
     expect(bridge.healthcheck?.test).toEqual(['CMD', 'node', 'dist/cli.js', 'healthcheck']);
-    // --scale bridge=N: no fixed name, no host port.
+    // --scale bridge=N: no fixed name; the host port may be a range or empty (random).
     expect(bridge.container_name).toBeUndefined();
-    expect(bridge.ports).toBeUndefined();
+    expect(bridge.ports).toEqual(['${HTTP_PUBLISHED_ADDRESS:-127.0.0.1}:${HTTP_PUBLISHED_PORT-8080}:${HTTP_PORT:-8080}']);
+    // Whatever .env says for a run outside Docker, the container listens on every interface of
+    // its own; what the host publishes is the bridge's to check (HTTP_TOKEN beyond the loopback).
+    expect(bridge.environment?.HTTP_HOST).toBe('0.0.0.0');
+    expect(bridge.environment?.HTTP_PUBLISHED_ADDRESS).toBe('${HTTP_PUBLISHED_ADDRESS:-127.0.0.1}');
     const grace = Number(bridge.stop_grace_period?.replace(/s$/, ''));
     const shutdown = Number(read('.env.example').match(/^SHUTDOWN_TIMEOUT=(\d+)$/m)?.[1]);
     expect(grace).toBeGreaterThan(shutdown);
@@ -199,7 +278,7 @@ describe('docker-compose.yml', () => {
 
   it('makes the PKI in a one-shot pki service, as root, before the broker and the bridge start', () => {
     const pki = service('pki');
-    expect(pki.image).toBe('parc-bridge:local');
+    expect(pki.image).toBe(BRIDGE_IMAGE);
     expect(pki.profiles).toBeUndefined();
     expect(pki.user).toBe('0:0');
     expect(pki.restart).toBe('no');
@@ -295,30 +374,64 @@ describe('docker-compose.yml', () => {
     expect(issued(dir)[0]).toBe(first[0]);
   });
 
-  it('needs nothing for a first local run that .env.example does not give', () => {
+  it('needs no variable that .env.example does not give, and selects the local database', () => {
     const env = envExample();
-    const text = read('docker-compose.yml');
-    // ${VAR} without a default (${VAR:-x}) must come from .env, non-empty.
-    const needed = [...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1] ?? '');
-    expect(needed.length).toBeGreaterThan(0);
-    for (const name of needed) expect(env[name], name).toBeTruthy();
+    // Every ${VAR} has a default: a .env without it (a school's) gets no "variable is not set".
+    for (const file of ['docker-compose.yml', 'docker-compose.local-db.yml']) {
+      expect([...read(file).matchAll(/\$\{[A-Z][A-Z0-9_]*\}/g)].map((m) => m[0]), file).toEqual([]);
+    }
     expect(env.BROKER_LAN_IP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    // With --profile local-db: the local MariaDB, administered as root.
+    expect(env.COMPOSE_PROJECT_NAME).toBe('parc');
+    expect(env.COMPOSE_FILE).toBe('docker-compose.yml:docker-compose.local-db.yml');
+    // The local MariaDB, administered as root.
     expect(env.DB_HOST).toBe('mariadb');
     expect(env.DB_ADMIN_USER).toBe('root');
   });
 
-  it('puts the local database and its one-shot jobs in the local-db profile, in order', () => {
-    for (const name of ['mariadb', 'migrate', 'db-user']) expect(service(name).profiles, name).toEqual(['local-db']);
-    for (const name of ['mosquitto', 'bridge']) expect(service(name).profiles, name).toBeUndefined();
-    expect(service('mariadb').image).toBe('mariadb:11');
-    expect(service('mariadb').healthcheck?.test[0]).toBe('CMD');
+  it('builds the image in pki alone, which every service running it at `up` waits for', () => {
+    // Compose v2 fails when two services build one tag; 1.29 pulls an image another service builds.
+    const all = { ...localDb.services, ...services };
+    expect(Object.entries(all).filter(([, s]) => s.build).map(([name]) => name)).toEqual(['pki']);
+    expect(service('pki').build).toEqual({ context: '.', args: { NODE_IMAGE: '${NODE_IMAGE:-node:20-bookworm-slim}' } });
+    const users = Object.entries(all).filter(([, s]) => s.image === BRIDGE_IMAGE).map(([name]) => name);
+    expect(users.sort()).toEqual(['bridge', 'db-user', 'local-db-migrate', 'local-db-user', 'migrate', 'pki']);
+    const dependsOn = (name: string): string[] => {
+      const deps = Object.keys({ ...services[name]?.depends_on, ...localDb.services[name]?.depends_on });
+      return [...deps, ...deps.flatMap(dependsOn)];
+    };
+    // migrate and db-user run only by hand (`run --rm --no-deps`), once the image is built.
+    for (const name of users.filter((n) => !['pki', 'migrate', 'db-user'].includes(n))) expect(dependsOn(name), name).toContain('pki');
+  });
+
+  it('makes the local database, its schema, the account and the demo serre before the bridge starts', () => {
+    const svc = (name: string) => service(name, localDb);
+    expect(svc('mariadb').image).toBe('${MARIADB_IMAGE:-mariadb:11}');
+    expect(svc('mariadb').environment).toEqual({ MARIADB_ROOT_PASSWORD: '${DB_ADMIN_PASSWORD-}', MARIADB_DATABASE: '${DB_NAME:-parc}' });
+    expect(svc('mariadb').volumes).toEqual(['mariadb-data:/var/lib/mysql', './deploy/local-db/initdb:/docker-entrypoint-initdb.d:ro']);
+    expect(svc('mariadb').healthcheck?.test).toEqual(['CMD', 'healthcheck.sh', '--connect', '--innodb_initialized']);
+    expect(svc('local-db-migrate').command).toEqual(['node', 'dist/cli.js', 'migrate']);
+    expect(svc('local-db-migrate').environment).toEqual({ DB_USER: '${DB_ADMIN_USER:-root}', DB_PASSWORD: '${DB_ADMIN_PASSWORD-}' });
+    expect(svc('local-db-migrate').depends_on?.mariadb).toEqual({ condition: 'service_healthy' });
+    expect(svc('local-db-user').command).toEqual(['node', 'dist/cli.js', 'create-db-user']);
+    expect(svc('local-db-user').depends_on).toEqual({ 'local-db-migrate': { condition: 'service_completed_successfully' } });
+    expect(svc('demo-serre').image).toBe('${MARIADB_IMAGE:-mariadb:11}');
+    expect(svc('demo-serre').depends_on).toEqual({ 'local-db-migrate': { condition: 'service_completed_successfully' } });
+    expect(svc('demo-serre').command).toContain('--execute=SOURCE /demo-serre.sql');
+    expect(svc('demo-serre').volumes).toEqual(['./deploy/local-db/demo-serre.sql:/demo-serre.sql:ro']);
+    expect(svc('bridge').depends_on).toEqual({
+      'local-db-user': { condition: 'service_completed_successfully' },
+      'demo-serre': { condition: 'service_completed_successfully' },
+    });
+    for (const name of ['mariadb', 'local-db-migrate', 'local-db-user', 'demo-serre']) expect(svc(name).profiles, name).toBeUndefined();
+    for (const file of ['deploy/local-db/initdb/demo-marker.sql', 'deploy/local-db/demo-serre.sql']) expect(existsSync(path.join(REPO_ROOT, file)), file).toBe(true);
+  });
+
+  it("keeps the school's one-shot jobs out of `up`: migrate and db-user run by hand", () => {
+    for (const name of ['migrate', 'db-user']) expect(service(name).profiles, name).toEqual(['db-admin']);
+    for (const name of ['pki', 'mosquitto', 'bridge']) expect(service(name).profiles, name).toBeUndefined();
     expect(service('migrate').command).toEqual(['node', 'dist/cli.js', 'migrate']);
-    expect(service('migrate').depends_on?.mariadb).toEqual({ condition: 'service_healthy' });
+    expect(service('migrate').environment).toEqual({ DB_USER: '${DB_ADMIN_USER:-root}', DB_PASSWORD: '${DB_ADMIN_PASSWORD-}' });
     expect(service('db-user').command).toEqual(['node', 'dist/cli.js', 'create-db-user']);
-    expect(service('db-user').depends_on?.migrate).toEqual({ condition: 'service_completed_successfully' });
-    expect(service('bridge').depends_on?.['db-user']).toEqual({ condition: 'service_completed_successfully', required: false });
-    for (const name of ['bridge', 'migrate', 'db-user']) expect(service(name).image, name).toBe('parc-bridge:local');
   });
 
   it('never makes a service depend on a profile service it may run without', () => {
@@ -333,7 +446,7 @@ describe('docker-compose.yml', () => {
 
   it('only runs bridge commands that src/cli.ts provides', () => {
     const cli = read('src/cli.ts');
-    const commands = Object.values(services).flatMap((s) => [s.command, s.healthcheck?.test.slice(1)]);
+    const commands = [...Object.values(services), ...Object.values(localDb.services)].flatMap((s) => [s.command, s.healthcheck?.test.slice(1)]);
     for (const cmd of commands) {
       if (cmd?.[0] !== 'node') continue;
       expect(cmd[1]).toBe('dist/cli.js');
