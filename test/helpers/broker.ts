@@ -141,7 +141,14 @@ export async function startBroker(pki: Pki, opts: { port?: number; extraConfig?:
   const confFile = path.join(workDir, 'mosquitto.conf');
   const shipped = await readFile(SHIPPED_CONF, 'utf8');
   await writeFile(confFile, testBrokerConfig(shipped, pki, port, dataDir, opts.acl) + (opts.extraConfig ? `\n${opts.extraConfig}\n` : ''));
+  return superviseMosquitto(confFile, port, pki, dataDir);
+}
 
+/**
+ * Runs Mosquitto on `confFile` (any configuration, e.g. a school or central broker's) and
+ * resolves once `port` completes a TLS handshake with the bridge identity of `pki`.
+ */
+export async function superviseMosquitto(confFile: string, port: number, pki: Pki, dataDir: string): Promise<Broker> {
   const output: string[] = [];
   let child: ChildProcess | undefined;
   // The broker must not outlive the test process, whatever happens to the test (registered

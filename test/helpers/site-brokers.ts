@@ -1,0 +1,213 @@
+/**
+ * A region on this machine, from the SHIPPED files: a central Mosquitto from
+ * deploy/central-broker/mosquitto.conf with its ACL made by `parc-bridge acl --central`, and
+ * school Mosquittos from deploy/site-broker/mosquitto.conf written by its configure.sh, with the
+ * plugin its build.sh makes and the school bridge identity `clients-certs.sh --site-bridge`
+ * makes. Each school reaches the central broker through a TCP link the test can cut. Only
+ * container paths, listener ports and (as root) the user are rewritten, as test/helpers/broker.ts
+ * does for the single-school broker.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { CLI } from './bridge-process.js';
+import { superviseMosquitto, type Broker } from './broker.js';
+import { atExit, tempDir } from './cleanup.js';
+import { clientPaths, REPO_ROOT, runScript, type Pki } from './pki.js';
+import { freePort } from './ports.js';
+
+const run = promisify(execFile);
+const SITE_DIR = path.join(REPO_ROOT, 'deploy', 'site-broker');
+const CENTRAL_CONF = path.join(REPO_ROOT, 'deploy', 'central-broker', 'mosquitto.conf');
+
+/**
+ * A shipped configuration with its container paths and listener ports pointed at this machine.
+ * Every /mosquitto/… path and every listener must have a mapping: a new one in the shipped file
+ * fails here instead of being silently left out.
+ */
+export function localConfig(shipped: string, listeners: ReadonlyMap<number, number>, paths: ReadonlyMap<string, string>): string {
+  const unusedListeners = new Set(listeners.keys());
+  const unusedPaths = new Set(paths.keys());
+  const lines = shipped.split('\n').map((line) => {
+    if (line.startsWith('#')) return line;
+    const listener = /^listener (\d+)$/.exec(line);
+    if (listener) {
+      const port = listeners.get(Number(listener[1]));
+      if (port === undefined) throw new Error(`shipped config: no test port for "${line}"`);
+      unusedListeners.delete(Number(listener[1]));
+      return `listener ${port} 127.0.0.1`;
+    }
+    return line.replace(/\/mosquitto\/\S*/g, (containerPath) => {
+      const local = paths.get(containerPath);
+      if (local === undefined) throw new Error(`shipped config: no test mapping for ${containerPath}`);
+      unusedPaths.delete(containerPath);
+      return local;
+    });
+  });
+  if (unusedListeners.size > 0 || unusedPaths.size > 0) {
+    throw new Error(`shipped config no longer has ${[...unusedListeners, ...unusedPaths].join(', ')}`);
+  }
+  // Mosquitto 2 drops root before reading the keys, which only their owner may read (broker.ts).
+  const asRoot = process.getuid?.() === 0 ? '\n# test only\nuser root\n' : '';
+  return `${lines.join('\n')}${asRoot}`;
+}
+
+function pkiPaths(pki: Pki): Array<[string, string]> {
+  return [
+    ['/mosquitto/certs/ca.crt', pki.caFile],
+    ['/mosquitto/certs/ca.crl', path.join(path.dirname(pki.caFile), 'ca.crl')],
+    ['/mosquitto/certs/server.crt', pki.server.certFile],
+    ['/mosquitto/certs/server.key', pki.server.keyFile],
+  ];
+}
+
+export interface CentralBroker extends Broker {
+  pki: Pki;
+  /** The listener for school brokers (8884 in the shipped file). */
+  schoolPort: number;
+  aclFile: string;
+}
+
+/** `parc-bridge acl --central --school …`, as the central operator runs it. */
+export function generateCentralAcl(schools: string[], out: string): void {
+  const r = spawnSync(process.execPath, [CLI, 'acl', '--central', ...schools.flatMap((s) => ['--school', s]), '--out', out], {
+    env: { PATH: process.env.PATH ?? '' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (r.status !== 0) throw new Error(`acl --central exited ${r.status}: ${r.stderr}`);
+}
+
+export async function startCentralBroker(pki: Pki, schools: string[]): Promise<CentralBroker> {
+  const [port, schoolPort] = [await freePort(), await freePort()];
+  const workDir = tempDir('parc-central-');
+  const dataDir = path.join(workDir, 'data');
+  await mkdir(dataDir);
+  const aclFile = path.join(workDir, 'acl.generated');
+  generateCentralAcl(schools, aclFile);
+  const paths = new Map([...pkiPaths(pki), ['/mosquitto/config/acl.generated', aclFile], ['/mosquitto/data/', `${dataDir}/`]]);
+  const confFile = path.join(workDir, 'mosquitto.conf');
+  await writeFile(confFile, localConfig(await readFile(CENTRAL_CONF, 'utf8'), new Map([[8883, port], [8884, schoolPort]]), paths));
+  const broker = await superviseMosquitto(confFile, port, pki, dataDir);
+  return Object.assign(broker, { pki, schoolPort, aclFile });
+}
+
+let plugin: Promise<string> | undefined;
+
+/** deploy/site-broker/plugin/build.sh, once per test process. */
+export function buildStripRetainPlugin(): Promise<string> {
+  plugin ??= (async () => {
+    const out = path.join(tempDir('parc-plugin-'), 'parc-strip-retain.so');
+    await run(path.join(SITE_DIR, 'plugin', 'build.sh'), [out]);
+    return out;
+  })();
+  return plugin;
+}
+
+/**
+ * A TCP link between a school broker and the central broker. cut() resets its connections and
+ * every new one until restore(): what a dead line or a stopped router looks like to Mosquitto.
+ * (A link that accepts and then closes cleanly is another fault: site-link-faults.test.ts.)
+ */
+export interface Link {
+  port: number;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function startLink(targetPort: number): Promise<Link> {
+  let down = false;
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  const server = net.createServer((school) => {
+    if (down) {
+      school.resetAndDestroy();
+      return;
+    }
+    const central = net.connect(targetPort, '127.0.0.1');
+    const pair: [net.Socket, net.Socket] = [school, central];
+    pairs.add(pair);
+    const end = () => {
+      pairs.delete(pair);
+      school.destroy();
+      central.destroy();
+    };
+    for (const socket of pair) socket.on('error', end).on('close', end);
+    school.pipe(central);
+    central.pipe(school);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  atExit(() => server.close());
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cut() {
+      down = true;
+      for (const [school, central] of pairs) {
+        school.resetAndDestroy();
+        central.resetAndDestroy();
+      }
+      pairs.clear();
+    },
+    restore() {
+      down = false;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface SchoolBroker extends Broker {
+  school: string;
+  /** The school's own PKI: its CA signs its devices and its broker. */
+  pki: Pki;
+  link: Link;
+}
+
+export interface SchoolOptions {
+  /** Load parc-strip-retain (as shipped); false shows what it prevents. */
+  plugin?: boolean;
+  /** Lines replacing the `plugin` line (e.g. `retain_available false`). */
+  insteadOfPlugin?: string;
+  /** Lines appended to the bridge's section (e.g. a shorter restart_timeout for a fault test). */
+  bridgeExtra?: string;
+}
+
+/**
+ * A school broker: configure.sh <school> 127.0.0.1:<link port>, the school bridge identity made
+ * in the central PKI by `clients-certs.sh --site-bridge <school>`, the link to the central
+ * broker's school listener.
+ */
+export async function startSchoolBroker(school: string, pki: Pki, central: CentralBroker, opts: SchoolOptions = {}): Promise<SchoolBroker> {
+  const identity = clientPaths(central.pki.dir, `site-bridge-${school}`);
+  if (!existsSync(identity.certFile)) {
+    const made = await runScript('clients-certs.sh', ['--site-bridge', school], { PKI_DIR: central.pki.dir });
+    if (made.code !== 0) throw new Error(`clients-certs.sh --site-bridge ${school} exited ${made.code}: ${made.stderr}`);
+  }
+  const link = await startLink(central.schoolPort);
+  const workDir = tempDir(`parc-school-${school}-`);
+  const dataDir = path.join(workDir, 'data');
+  await mkdir(dataDir);
+  const written = path.join(workDir, 'configured.conf');
+  await run(path.join(SITE_DIR, 'configure.sh'), [school, `127.0.0.1:${link.port}`, written]);
+
+  let shipped = await readFile(written, 'utf8');
+  const pluginLine = 'plugin /mosquitto/plugins/parc-strip-retain.so';
+  if (!shipped.split('\n').includes(pluginLine)) throw new Error(`site mosquitto.conf: no "${pluginLine}" line`);
+  const paths = new Map([
+    ...pkiPaths(pki),
+    ['/mosquitto/config/acl', path.join(SITE_DIR, 'acl')],
+    ['/mosquitto/data/', `${dataDir}/`],
+    ['/mosquitto/central-certs/ca.crt', identity.caFile],
+    ['/mosquitto/central-certs/client.crt', identity.certFile],
+    ['/mosquitto/central-certs/client.key', identity.keyFile],
+  ]);
+  if (opts.plugin === false) shipped = shipped.replace(pluginLine, opts.insteadOfPlugin ?? '# plugin left out by the test');
+  else paths.set('/mosquitto/plugins/parc-strip-retain.so', await buildStripRetainPlugin());
+  const port = await freePort();
+  const confFile = path.join(workDir, 'mosquitto.conf');
+  await writeFile(confFile, `${localConfig(shipped, new Map([[8883, port]]), paths)}\n${opts.bridgeExtra ?? ''}\n`);
+  const broker = await superviseMosquitto(confFile, port, pki, dataDir);
+  return Object.assign(broker, { school, pki, link });
+}
