@@ -26,6 +26,12 @@ declare -A package_of=(
   [faketime]=faketime
   [dockerd]=docker.io
   [debootstrap]=debootstrap
+  [gcc]=gcc
+)
+# Headers: the school broker's Mosquitto plugin is built by the tests (deploy/site-broker/plugin).
+declare -A package_of_file=(
+  [/usr/include/mosquitto_plugin.h]=mosquitto-dev
+  [/usr/include/mosquitto.h]=libmosquitto-dev
 )
 has() { command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 || -x /sbin/$1 ]]; }
 
@@ -33,6 +39,9 @@ missing=()
 installed_mariadb=0
 for binary in "${!package_of[@]}"; do
   has "$binary" || missing+=("${package_of[$binary]}")
+done
+for file in "${!package_of_file[@]}"; do
+  [[ -f $file ]] || missing+=("${package_of_file[$file]}")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
