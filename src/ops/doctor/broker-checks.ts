@@ -10,7 +10,6 @@ export const TLS_LABEL = 'Broker TLS handshake';
 export const SAN_LABEL = 'Broker certificate SAN';
 export const MQTT_LABEL = 'MQTT CONNECT';
 export const QOS_LABEL = 'Broker QoS to the bridge';
-export const VERSION_LABEL = 'Broker version';
 
 export interface BrokerTarget {
   host: string;
@@ -133,55 +132,6 @@ export function brokerResults(target: BrokerTarget, probe: ProbeResult, now: num
   }
   results.push(qosResult(target, probe));
   return results;
-}
-
-/** Mosquitto restores the $share subscriptions of persistent sessions after a restart from this version on. */
-export const SHARED_RESTORE_VERSION = [2, 0, 12] as const;
-
-/** "mosquitto version 2.0.11" -> [2, 0, 11]; undefined for another broker or format. */
-export function mosquittoVersion(text: string): [number, number, number] | undefined {
-  const m = /^mosquitto version (\d+)\.(\d+)\.(\d+)/.exec(text.trim());
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
-
-function older(v: readonly number[], than: readonly number[]): boolean {
-  for (let i = 0; i < than.length; i++) if ((v[i] ?? 0) !== than[i]) return (v[i] ?? 0) < than[i]!;
-  return false;
-}
-
-/**
- * The broker's version, and whether it keeps a shared group's subscriptions across its own
- * restart: Mosquitto before 2.0.12 restores a persistent session without its $share
- * subscription, so readings published until each bridge subscribes again reach no one.
- */
-export function versionResult(target: BrokerTarget, probe: ProbeResult): CheckResult {
-  if (!probe.connack) return skip(VERSION_LABEL, 'needs an MQTT connection');
-  const group = target.sharedGroup ? `MQTT_SHARED_GROUP=${target.sharedGroup}` : '';
-  const minimum = SHARED_RESTORE_VERSION.join('.');
-  const text = probe.brokerVersion?.trim();
-  if (text === undefined) {
-    const who = target.identity ? `CN=${target.identity}` : 'the bridge';
-    const readIt = `add "topic read $SYS/broker/version" under "user ${target.identity ?? '<CN>'}" in the broker's acl (as in the shipped mosquitto/config/acl)`;
-    if (!group) return skip(VERSION_LABEL, `$SYS/broker/version did not come back (the broker's ACL probably does not let ${who} read it)`);
-    return warn(
-      VERSION_LABEL,
-      `${group}, and the broker's version is unknown ($SYS/broker/version did not come back): Mosquitto before ${minimum} loses a shared group's subscriptions at every broker restart`,
-      `${readIt}, or check the version yourself (mosquitto -h)`,
-    );
-  }
-  const version = mosquittoVersion(text);
-  if (!group) return ok(VERSION_LABEL, text);
-  if (!version) {
-    return warn(VERSION_LABEL, `${text}; ${group}: check that this broker keeps the shared subscriptions of persistent sessions across its restart`, 'restart the broker while readings flow and count them (deploy/site-broker/README.md)');
-  }
-  if (older(version, SHARED_RESTORE_VERSION)) {
-    return warn(
-      VERSION_LABEL,
-      `${text} with ${group}: before ${minimum}, Mosquitto restores a persistent session without its $share subscription after a restart, so the readings published until each bridge subscribes again reach no one (lost)`,
-      `upgrade Mosquitto to ${minimum} or later (the eclipse-mosquitto:2 image; Debian 12 ships 2.0.11), or unset MQTT_SHARED_GROUP and split the readings between bridges by plain subscriptions (deploy/site-broker/README.md)`,
-    );
-  }
-  return ok(VERSION_LABEL, `${text}; ${group}: the shared subscriptions survive a broker restart (${minimum} or later)`);
 }
 
 /** Whether the broker hands QoS 0 publications to the bridge's QoS 1 subscription at QoS 1. */

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { MqttConfig } from '../../config.js';
 import { ACL_LABEL, checkAcl } from './acl-check.js';
-import { brokerResults, MQTT_LABEL, QOS_LABEL, SAN_LABEL, TLS_LABEL, VERSION_LABEL, versionResult } from './broker-checks.js';
+import { brokerResults, MQTT_LABEL, QOS_LABEL, SAN_LABEL, TLS_LABEL } from './broker-checks.js';
+import { VERSION_LABEL, versionResult } from './broker-version.js';
 import { probeBroker } from './broker-probe.js';
 import {
   CA_LABEL,
