@@ -61,14 +61,14 @@ it(`loses no reading of QoS 0 and QoS 1 devices across a ${CUT_MS / 1000} s cut 
   await sleep(3_000);
 
   const [cutSchool, otherSchool] = SCHOOLS as [string, string];
-  schools[0]!.link.cut();
+  await schools[0]!.link.cut();
   await sleep(1_000);
   const beforeCut = { cut: (await sink.readings(cutSchool)).size, other: (await sink.readings(otherSchool)).size };
   await sleep(CUT_MS - 1_000);
   // The cut is real: nothing of that school crossed it, while the other school kept arriving.
   expect((await sink.readings(cutSchool)).size).toBe(beforeCut.cut);
   expect((await sink.readings(otherSchool)).size).toBeGreaterThan(beforeCut.other);
-  schools[0]!.link.restore();
+  await schools[0]!.link.restore();
   await sleep(3_000);
 
   const sent = await Promise.all(streams.map((s) => s.stop()));

@@ -48,13 +48,13 @@ function bridgeConnections(school: string): number {
 /** Cuts every school's link until its bridge has tried again at least once, then lets it reconnect. */
 async function cutAndRestore(): Promise<void> {
   const before = [...schools.keys()].map(bridgeConnections);
-  for (const s of schools.values()) s.link.cut();
+  for (const s of schools.values()) await s.link.cut();
   for (const s of schools.values()) {
     const attempts = () => s.log().split('Connecting bridge (step 1)').length;
     const now = attempts();
     await waitFor(`${s.school}'s bridge trying again during the cut`, () => attempts() > now, 20_000);
   }
-  for (const s of schools.values()) s.link.restore();
+  for (const s of schools.values()) await s.link.restore();
   await waitFor('both bridges connected again', () => [...schools.keys()].every((school, i) => bridgeConnections(school) > before[i]!), 30_000);
 }
 
