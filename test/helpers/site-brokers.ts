@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { CLI } from './bridge-process.js';
-import { superviseMosquitto, type Broker } from './broker.js';
+import { localConfig, superviseMosquitto, type Broker } from './broker.js';
 import { atExit, tempDir } from './cleanup.js';
 import { clientPaths, REPO_ROOT, runScript, type Pki } from './pki.js';
 import { freePort } from './ports.js';
@@ -22,38 +22,6 @@ import { freePort } from './ports.js';
 const run = promisify(execFile);
 const SITE_DIR = path.join(REPO_ROOT, 'deploy', 'site-broker');
 const CENTRAL_CONF = path.join(REPO_ROOT, 'deploy', 'central-broker', 'mosquitto.conf');
-
-/**
- * A shipped configuration with its container paths and listener ports pointed at this machine.
- * Every /mosquitto/… path and every listener must have a mapping: a new one in the shipped file
- * fails here instead of being silently left out.
- */
-export function localConfig(shipped: string, listeners: ReadonlyMap<number, number>, paths: ReadonlyMap<string, string>): string {
-  const unusedListeners = new Set(listeners.keys());
-  const unusedPaths = new Set(paths.keys());
-  const lines = shipped.split('\n').map((line) => {
-    if (line.startsWith('#')) return line;
-    const listener = /^listener (\d+)$/.exec(line);
-    if (listener) {
-      const port = listeners.get(Number(listener[1]));
-      if (port === undefined) throw new Error(`shipped config: no test port for "${line}"`);
-      unusedListeners.delete(Number(listener[1]));
-      return `listener ${port} 127.0.0.1`;
-    }
-    return line.replace(/\/mosquitto\/\S*/g, (containerPath) => {
-      const local = paths.get(containerPath);
-      if (local === undefined) throw new Error(`shipped config: no test mapping for ${containerPath}`);
-      unusedPaths.delete(containerPath);
-      return local;
-    });
-  });
-  if (unusedListeners.size > 0 || unusedPaths.size > 0) {
-    throw new Error(`shipped config no longer has ${[...unusedListeners, ...unusedPaths].join(', ')}`);
-  }
-  // Mosquitto 2 drops root before reading the keys, which only their owner may read (broker.ts).
-  const asRoot = process.getuid?.() === 0 ? '\n# test only\nuser root\n' : '';
-  return `${lines.join('\n')}${asRoot}`;
-}
 
 function pkiPaths(pki: Pki): Array<[string, string]> {
   return [

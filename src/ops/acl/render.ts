@@ -17,7 +17,7 @@ topic read controleur/+
 topic read controleur/+/disconnect
 # \`parc-bridge doctor\` publishes a probe here at QoS 0 and reads the QoS it is delivered at.
 topic readwrite parc-bridge/doctor/#
-# \`parc-bridge doctor\` reads the broker's version (shared subscriptions need Mosquitto 2.0.12).
+# \`parc-bridge doctor\` reads the broker's version (a shared group loses readings at a restart of Mosquitto 2.0).
 topic read $SYS/broker/version
 
 # parc-bridge: the bridge's identity in earlier versions of this project, still readable.

@@ -25,6 +25,12 @@ export function schoolTopics(school: string): SchoolTopics {
   };
 }
 
+/** Every topic a school's broker publishes centrally. */
+function allTopics(school: string): string[] {
+  const t = schoolTopics(school);
+  return [t.readings, t.controller, t.lastWill, t.linkState];
+}
+
 /** The schools' section of an ACL; an empty list says so in a comment rather than silently. */
 export function renderSchoolBlocks(schools: readonly string[]): string {
   const bad = schools.filter((s) => schoolIdProblem(s) !== undefined);
@@ -39,15 +45,9 @@ export function renderSchoolBlocks(schools: readonly string[]): string {
     "# broker's PKI). What it publishes under another school's prefix is dropped (MQTT 5: \"not",
     '# authorized"; a Mosquitto bridge speaks 3.1.1: silently).',
   ];
-  for (const school of schools) {
-    const t = schoolTopics(school);
-    parts.push('', `user ${siteBridgeCn(school)}`, ...[t.readings, t.controller, t.lastWill, t.linkState].map((f) => `topic write ${f}`));
-  }
+  for (const school of schools) parts.push('', `user ${siteBridgeCn(school)}`, ...allTopics(school).map((f) => `topic write ${f}`));
   parts.push('', "# --- The bridge reads every school's readings, controller events and link state ----------------", 'user mqtt-bridge');
-  for (const school of schools) {
-    const t = schoolTopics(school);
-    parts.push(...[t.readings, t.controller, t.lastWill, t.linkState].map((f) => `topic read ${f}`));
-  }
+  parts.push(...schools.flatMap(allTopics).map((f) => `topic read ${f}`));
   parts.push('', "# --- The healthcheck may read every school's link state -------------------------------------", 'user mosquitto');
   parts.push(...schools.map((school) => `topic read ${schoolTopics(school).linkState}`));
   return `${parts.join('\n')}\n`;
