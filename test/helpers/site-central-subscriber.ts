@@ -6,7 +6,7 @@
  * messages. Swap it for the bridge and each school's database rows behind the same CentralSink.
  */
 import { readFileSync } from 'node:fs';
-import { connect, type MqttClient } from 'mqtt';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { schoolTopics } from '../../src/ops/acl/schools.js';
 import type { CentralBroker } from './site-brokers.js';
 import { readingKey, type CentralSink } from './site-delivery.js';
@@ -19,23 +19,27 @@ interface SchoolState {
 
 const TOPIC = /^ecole\/([a-z0-9-]+)\/(?:serre\/1\/bac\/(\d+)|controleur\/([^/]+)(\/disconnect)?)$/;
 
+/** A client of the central broker with the central bridge's identity (CN=mqtt-bridge), as the bridge connects. */
+export function bridgeClient(central: CentralBroker, opts: IClientOptions): MqttClient {
+  return connect(central.url, {
+    ca: readFileSync(central.pki.caFile),
+    cert: readFileSync(central.pki.bridge.certFile),
+    key: readFileSync(central.pki.bridge.keyFile),
+    rejectUnauthorized: true,
+    clean: false,
+    protocolVersion: 4,
+    resubscribe: false,
+    ...opts,
+  });
+}
+
 export async function centralSubscriber(central: CentralBroker, schools: string[], clientId = 'central-test-subscriber'): Promise<CentralSink> {
   const state = new Map<string, SchoolState>(schools.map((s) => [s, { readings: new Map(), online: new Map() }]));
   const filters = schools.flatMap((s) => {
     const t = schoolTopics(s);
     return [t.readings, t.controller, t.lastWill];
   });
-  const client: MqttClient = connect(central.url, {
-    ca: readFileSync(central.pki.caFile),
-    cert: readFileSync(central.pki.bridge.certFile),
-    key: readFileSync(central.pki.bridge.keyFile),
-    rejectUnauthorized: true,
-    clientId,
-    clean: false,
-    protocolVersion: 4,
-    reconnectPeriod: 500,
-    resubscribe: false,
-  });
+  const client = bridgeClient(central, { clientId, reconnectPeriod: 500 });
   const unexpectedTopics: string[] = [];
   let subscribed = false;
   client.on('connect', () => {

@@ -6,8 +6,7 @@
  * MQTT_SHARED_GROUP is set. The figures printed here are in deploy/site-broker/README.md.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { connect, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mosquittoVersion, sharedSubscriptionsSurviveRestart } from '../../src/ops/doctor/broker-version.js';
 import { CLI } from '../helpers/bridge-process.js';
@@ -15,6 +14,7 @@ import { deviceClient, waitForLog } from '../helpers/broker.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makePki } from '../helpers/pki.js';
 import { startCentralBroker, startSchoolBroker, type CentralBroker, type SchoolBroker } from '../helpers/site-brokers.js';
+import { bridgeClient } from '../helpers/site-central-subscriber.js';
 import { compareDelivery, readingKey, SchoolReadings } from '../helpers/site-delivery.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -48,16 +48,7 @@ afterAll(async () => {
 function subscriber(clientId: string, filter: string, resubscribe: boolean): { received: Map<string, number>; subscribed: () => boolean } {
   const received = new Map<string, number>();
   let subscribed = false;
-  const client = connect(central.url, {
-    ca: readFileSync(central.pki.caFile),
-    cert: readFileSync(central.pki.bridge.certFile),
-    key: readFileSync(central.pki.bridge.keyFile),
-    clientId,
-    clean: false,
-    protocolVersion: 4,
-    reconnectPeriod: BRIDGE_RETRY_MS,
-    resubscribe: false,
-  });
+  const client = bridgeClient(central, { clientId, reconnectPeriod: BRIDGE_RETRY_MS });
   clients.push(client);
   let first = true;
   client.on('connect', () => {
