@@ -6,8 +6,10 @@
 # requires it. Every certificate issued is recorded in the CA's index (server-certs/ca-db/), so
 # that mosquitto/revoke-cert.sh can revoke it by name.
 #
-#   clients-certs.sh [--force] <name>            -> client-certs/<name>/ (+ Arduino header)
-#   clients-certs.sh [--force] --bridge [name]   -> client-certs/client.{crt,key}
+#   clients-certs.sh [--force] <name>               -> client-certs/<name>/ (+ Arduino header)
+#   clients-certs.sh [--force] --bridge [name]      -> client-certs/client.{crt,key}
+#   clients-certs.sh [--force] --site-bridge <id>   -> client-certs/site-bridge-<id>/ (a school
+#                                                      broker's identity at the central broker)
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,11 +19,15 @@ source "$script_dir/pki-lib.sh"
 readonly BRIDGE_CN=mqtt-bridge
 # The bridge's identity in earlier versions of this project; the shipped ACL still lets it read.
 readonly OLD_BRIDGE_CN=parc-bridge
+# A school broker's bridge to the central broker is CN=site-bridge-<school id>; the central ACL
+# (`parc-bridge acl --school <id>`) lets it publish under ecole/<id>/ only.
+readonly SITE_BRIDGE_PREFIX=site-bridge-
 
 usage() {
   cat <<USAGE
 Usage: $(basename "$0") [--force] <name>
        $(basename "$0") [--force] --bridge [name]
+       $(basename "$0") [--force] --site-bridge <school id>
 
 <name> is the certificate's CN, which the broker uses as the MQTT username. For an ESP32 /
 M5Stack controller, use its Wi-Fi MAC, e.g. 24:6F:28:AB:CD:EF (upper-case; a lower-case MAC is
@@ -34,22 +40,27 @@ the CA, the certificate and the key as PROGMEM strings, ready to #include in the
 --bridge makes the bridge's own identity (CN $BRIDGE_CN unless a name is given) at
 client-certs/client.crt and client.key, which docker-compose.yml mounts at /certs/ with
 server-certs/ca.crt.
+--site-bridge makes, in the CENTRAL broker's PKI, the identity a school's Mosquitto bridges
+with: CN ${SITE_BRIDGE_PREFIX}<school id> at client-certs/${SITE_BRIDGE_PREFIX}<school id>/{client.crt,client.key,ca.crt},
+to copy to that school (deploy/site-broker/README.md). <school id>: a-z, 0-9, '-', at most 32.
 An existing identity is never replaced unless --force is given.
 
 Environment: PKI_DIR (root holding server-certs/ and client-certs/, default $script_dir),
 BRIDGE_KEY_OWNER (uid:gid given the bridge's client.key when run as root; default 1001:1001,
-the bridge container's user; empty to skip).
+the bridge container's user; empty to skip), SITE_BRIDGE_KEY_OWNER (the same for a school
+bridge's client.key; default 1883:1883, the user of the eclipse-mosquitto image).
 USAGE
 }
 
 usage_error() {
   echo "error: $*" >&2
-  echo "Usage: $(basename "$0") [--force] <name> | [--force] --bridge [name]   (--help for details)" >&2
+  echo "Usage: $(basename "$0") [--force] <name> | [--force] --bridge [name] | [--force] --site-bridge <id>   (--help for details)" >&2
   exit 2
 }
 
 force=0
 bridge=0
+site_bridge=0
 name=""
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -59,6 +70,7 @@ while [[ $# -gt 0 ]]; do
       ;;
     --force) force=1 ;;
     --bridge) bridge=1 ;;
+    --site-bridge) site_bridge=1 ;;
     -*) usage_error "unknown option '$1'" ;;
     *)
       [[ -z $name ]] || usage_error "one name at a time ('$name' and '$1' given)"
@@ -68,8 +80,15 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 
+[[ $bridge -eq 0 || $site_bridge -eq 0 ]] || usage_error "--bridge and --site-bridge are different identities: one at a time"
 if [[ $bridge -eq 1 ]]; then
   name=${name:-$BRIDGE_CN}
+fi
+if [[ $site_bridge -eq 1 ]]; then
+  # The school id becomes a topic level (ecole/<id>/) and part of the CN: nothing else fits.
+  [[ $name =~ ^[a-z0-9-]{1,32}$ ]] ||
+    usage_error "--site-bridge needs a school id: a-z, 0-9, '-', at most 32 (e.g. ecole-1), got '$name'"
+  name=$SITE_BRIDGE_PREFIX$name
 fi
 [[ -n $name ]] || usage_error "missing <name> (a controller's Wi-Fi MAC, e.g. 24:6F:28:AB:CD:EF)"
 # The first character may not be '.' or '-': no "..", no hidden folder, nothing like an option.
@@ -85,6 +104,9 @@ fi
 # The ACL lets these names read every reading: only the bridge may have them.
 [[ $bridge -eq 1 || ($name != "$BRIDGE_CN" && $name != "$OLD_BRIDGE_CN") ]] ||
   usage_error "'$name' is a bridge identity (the ACL lets it read everything): use --bridge"
+# The central ACL lets site-bridge-<id> publish for a whole school: only --site-bridge makes it.
+[[ $site_bridge -eq 1 || $name != "$SITE_BRIDGE_PREFIX"* ]] ||
+  usage_error "'$name' is a school bridge's identity: use --site-bridge ${name#"$SITE_BRIDGE_PREFIX"}"
 
 require_openssl
 root=${PKI_DIR:-$script_dir}
@@ -174,6 +196,14 @@ if [[ $bridge -eq 1 ]]; then
   done
   give_key "$dest/client.key" "${BRIDGE_KEY_OWNER-1001:1001}"
   note "Created the bridge identity CN=$name in $dest (client.crt, client.key; its CA is $ca_crt)"
+elif [[ $site_bridge -eq 1 ]]; then
+  # Readable folder: the school's Mosquitto (uid 1883) mounts it; the key itself stays 600.
+  chmod 755 "$tmp"
+  give_key "$tmp/client.key" "${SITE_BRIDGE_KEY_OWNER-1883:1883}"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+  note "Created the school bridge identity CN=$name in $dest (client.crt, client.key, ca.crt = the central CA)"
+  note "Copy that folder to the school's mosquitto/central-certs/ (deploy/site-broker/README.md)."
 else
   header_name=${name//[^A-Za-z0-9_]/_}.h
   (umask 077 && write_header "$header_name" >"$tmp/$header_name")

@@ -32,6 +32,14 @@ declare -A package_of=(
   [mariabackup]=mariadb-backup
   [socat]=socat
   [ss]=iproute2
+  [gcc]=gcc
+)
+# Files without a binary of their own: galera-4's library (the Galera test's nodes load it), and
+# the headers the school broker's Mosquitto plugin is built with (deploy/site-broker/plugin).
+declare -A package_of_file=(
+  [/usr/lib/galera/libgalera_smm.so]=galera-4
+  [/usr/include/mosquitto_plugin.h]=mosquitto-dev
+  [/usr/include/mosquitto.h]=libmosquitto-dev
 )
 has() { command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 || -x /sbin/$1 ]]; }
 
@@ -40,8 +48,9 @@ installed_mariadb=0
 for binary in "${!package_of[@]}"; do
   has "$binary" || missing+=("${package_of[$binary]}")
 done
-# The Galera test's nodes load galera-4's library: no binary of its own to look for.
-[[ -e /usr/lib/galera/libgalera_smm.so ]] || missing+=(galera-4)
+for file in "${!package_of_file[@]}"; do
+  [[ -e $file ]] || missing+=("${package_of_file[$file]}")
+done
 if [[ ${#missing[@]} -gt 0 ]]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if is_root; then

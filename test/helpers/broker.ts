@@ -62,6 +62,37 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * A shipped configuration with its container paths and listener ports pointed at this machine.
+ * Every /mosquitto/… path and every listener must have a mapping: a new one in the shipped file
+ * fails here instead of being silently left out.
+ */
+export function localConfig(shipped: string, listeners: ReadonlyMap<number, number>, paths: ReadonlyMap<string, string>): string {
+  const unused = new Set<number | string>([...listeners.keys(), ...paths.keys()]);
+  const lines = shipped.split('\n').map((line) => {
+    if (line.startsWith('#')) return line;
+    const listener = /^listener (\d+)$/.exec(line);
+    if (listener) {
+      const port = listeners.get(Number(listener[1]));
+      if (port === undefined) throw new Error(`shipped config: no test port for "${line}"`);
+      unused.delete(Number(listener[1]));
+      return `listener ${port} 127.0.0.1`;
+    }
+    if (/^listener\b/.test(line)) throw new Error(`shipped config: unexpected listener "${line}"`);
+    return line.replace(/\/mosquitto\/\S*/g, (containerPath) => {
+      const local = paths.get(containerPath);
+      if (local === undefined) throw new Error(`shipped config: no test mapping for ${containerPath}`);
+      unused.delete(containerPath);
+      return local;
+    });
+  });
+  if (unused.size > 0) throw new Error(`shipped config no longer has ${[...unused].join(', ')}`);
+  // Mosquitto 2 drops root for the "mosquitto" user before reading the key files, which the
+  // scripts made readable by their owner only; tests run as root, so stay root here.
+  const asRoot = process.getuid?.() === 0 ? '\n# test only\nuser root\n' : '';
+  return `${lines.join('\n')}${asRoot}`;
+}
+
+/**
  * The shipped config with its container paths pointed at the test PKI and data dir. `acl`
  * switches the acl_file line the way the operator does (docs/deployment.md). The revocation
  * list is the one next to the PKI's ca.crt (server-certs/ca.crl, as in the container).
@@ -77,29 +108,8 @@ export function testBrokerConfig(shipped: string, pki: Pki, port: number, dataDi
     [aclPath, typeof acl === 'string' ? path.join(MOSQUITTO_DIR, 'config', acl) : acl.file],
   ]);
   if (!shipped.split('\n').includes(SHIPPED_ACL_LINE)) throw new Error(`shipped mosquitto.conf: no "${SHIPPED_ACL_LINE}" line`);
-  let listeners = 0;
-  const lines = shipped.split('\n').map((original) => {
-    const line = original === SHIPPED_ACL_LINE ? `acl_file ${aclPath}` : original;
-    if (line.startsWith('#')) return line;
-    if (/^listener\b/.test(line)) {
-      listeners++;
-      if (line !== 'listener 8883') throw new Error(`shipped mosquitto.conf: unexpected listener "${line}"`);
-      return `listener ${port} 127.0.0.1`;
-    }
-    return line.replace(/\/mosquitto\/\S*/g, (containerPath) => {
-      const local = paths.get(containerPath);
-      if (local === undefined) throw new Error(`shipped mosquitto.conf: no test mapping for ${containerPath}`);
-      paths.delete(containerPath);
-      return local;
-    });
-  });
-  if (listeners !== 1) throw new Error(`shipped mosquitto.conf: expected one listener, found ${listeners}`);
-  if (paths.size > 0) throw new Error(`shipped mosquitto.conf no longer uses ${[...paths.keys()].join(', ')}`);
-  let conf = lines.join('\n');
-  // Mosquitto 2 drops root for the "mosquitto" user before reading the key files, which the
-  // scripts made readable by their owner only; tests run as root, so stay root here.
-  if (process.getuid?.() === 0) conf += '\n# test only\nuser root\n';
-  return conf;
+  const withAcl = shipped.split('\n').map((line) => (line === SHIPPED_ACL_LINE ? `acl_file ${aclPath}` : line)).join('\n');
+  return localConfig(withAcl, new Map([[8883, port]]), paths);
 }
 
 /** Resolves once a TLS handshake with the broker succeeds; rejects if the broker exits first. */
@@ -141,7 +151,14 @@ export async function startBroker(pki: Pki, opts: { port?: number; extraConfig?:
   const confFile = path.join(workDir, 'mosquitto.conf');
   const shipped = await readFile(SHIPPED_CONF, 'utf8');
   await writeFile(confFile, testBrokerConfig(shipped, pki, port, dataDir, opts.acl) + (opts.extraConfig ? `\n${opts.extraConfig}\n` : ''));
+  return superviseMosquitto(confFile, port, pki, dataDir);
+}
 
+/**
+ * Runs Mosquitto on `confFile` (any configuration, e.g. a school or central broker's) and
+ * resolves once `port` completes a TLS handshake with the bridge identity of `pki`.
+ */
+export async function superviseMosquitto(confFile: string, port: number, pki: Pki, dataDir: string): Promise<Broker> {
   const output: string[] = [];
   let child: ChildProcess | undefined;
   // The broker must not outlive the test process, whatever happens to the test (registered

@@ -26,7 +26,13 @@ describe('acl arguments', () => {
     const parsed = parseAclArgs(['--out', 'acl.generated', '--cn', `${MAC_A}=m5-serre-1`, '--cn-file', file]);
     expect(parsed).toEqual({
       help: false,
-      options: { out: 'acl.generated', cnByMac: new Map([[MAC_B, 'm5-serre-2'], [MAC_A, 'm5-serre-1']]) },
+      options: {
+        out: 'acl.generated',
+        cnByMac: new Map([[MAC_B, 'm5-serre-2'], [MAC_A, 'm5-serre-1']]),
+        schools: [],
+        schoolsFrom: undefined,
+        central: false,
+      },
     });
   });
 

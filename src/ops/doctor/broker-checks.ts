@@ -20,6 +20,8 @@ export interface BrokerTarget {
   identity: string | undefined;
   /** The topic of the QoS probe. */
   qosProbeTopic: string;
+  /** MQTT_SHARED_GROUP; empty or absent when the bridge runs alone. */
+  sharedGroup?: string;
 }
 
 /** "DNS:mosquitto, IP Address:127.0.0.1" -> ["DNS:mosquitto", "IP:127.0.0.1"]. */

@@ -9,8 +9,9 @@ import { CheckTimeout } from './check.js';
  * rejectUnauthorized, SNI only for host names as MQTT.js does), followed by an MQTT CONNECT on
  * the same socket and, once connected, a QoS probe: a message published at QoS 0 to a topic the
  * probe subscribed to at QoS 1, whose delivered QoS tells whether the broker upgrades QoS 0
- * readings for the bridge. It records how far it got so that each step gets its own line:
- * reaching the port, the TLS handshake, the broker certificate, the CONNACK, the delivered QoS.
+ * readings for the bridge, then a read of the broker's version ($SYS/broker/version, retained).
+ * It records how far it got so that each step gets its own line: reaching the port, the TLS
+ * handshake, the broker certificate, the CONNACK, the delivered QoS, the version.
  */
 
 export type ProbePhase = 'connect' | 'tls' | 'mqtt';
@@ -38,6 +39,8 @@ export interface ProbeResult {
   connack?: { sessionPresent: boolean };
   /** Set when a QoS probe ran. */
   qosProbe?: QosProbe;
+  /** The broker's $SYS/broker/version (e.g. "mosquitto version 2.0.11"); undefined when not received. */
+  brokerVersion?: string;
   failure?: { phase: ProbePhase; error: Error };
 }
 
@@ -152,6 +155,28 @@ function probeDeliveredQos(client: MqttClient, topic: string, timeoutMs: number)
   });
 }
 
+/** Mosquitto sends $SYS/broker/version retained, at once after SUBACK, when the ACL lets the client read it. */
+const VERSION_TOPIC = '$SYS/broker/version';
+const VERSION_WAIT_MS = 2_000;
+
+function readBrokerVersion(client: MqttClient, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(undefined), Math.min(timeoutMs, VERSION_WAIT_MS));
+    const onMessage = (topic: string, payload: Buffer) => {
+      if (topic === VERSION_TOPIC) done(payload.toString('utf8'));
+    };
+    function done(version: string | undefined) {
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      resolve(version);
+    }
+    client.on('message', onMessage);
+    client.subscribe(VERSION_TOPIC, { qos: 0 }, (err) => {
+      if (err) done(undefined);
+    });
+  });
+}
+
 function endQuietly(client: MqttClient): Promise<void> {
   return new Promise((resolve) => {
     const forced = setTimeout(() => client.end(true, () => resolve()), 1_000);
@@ -189,6 +214,7 @@ export async function probeBroker(target: ProbeTarget): Promise<ProbeResult> {
     const { client, sessionPresent } = await mqttConnect(socket, target);
     result.connack = { sessionPresent };
     if (target.qosProbeTopic) result.qosProbe = await probeDeliveredQos(client, target.qosProbeTopic, target.timeoutMs);
+    if (client.connected) result.brokerVersion = await readBrokerVersion(client, target.timeoutMs);
     await endQuietly(client);
   } catch (err) {
     socket.destroy();

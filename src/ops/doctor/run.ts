@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { MqttConfig } from '../../config.js';
 import { ACL_LABEL, checkAcl } from './acl-check.js';
 import { brokerResults, MQTT_LABEL, QOS_LABEL, SAN_LABEL, TLS_LABEL } from './broker-checks.js';
+import { VERSION_LABEL, versionResult } from './broker-version.js';
 import { probeBroker } from './broker-probe.js';
 import {
   CA_LABEL,
@@ -77,7 +78,7 @@ function qosProbeTopic(clientId: string): string {
 }
 
 async function brokerChecks(mqtt: MqttConfig | undefined, now: number, timeoutMs: number): Promise<CheckResult[]> {
-  if (!mqtt) return [TLS_LABEL, SAN_LABEL, MQTT_LABEL, QOS_LABEL].map((l) => skip(l, 'fix the MQTT_* settings first'));
+  if (!mqtt) return [TLS_LABEL, SAN_LABEL, MQTT_LABEL, QOS_LABEL, VERSION_LABEL].map((l) => skip(l, 'fix the MQTT_* settings first'));
   const probeTopic = qosProbeTopic(`${mqtt.clientId}-doctor`);
   const probe = await probeBroker({
     host: mqtt.host,
@@ -93,8 +94,16 @@ async function brokerChecks(mqtt: MqttConfig | undefined, now: number, timeoutMs
     timeoutMs,
     qosProbeTopic: probeTopic,
   });
-  const target = { host: mqtt.host, port: mqtt.port, tls: mqtt.tls !== undefined, clientId: `${mqtt.clientId}-doctor`, identity: brokerUsername(mqtt), qosProbeTopic: probeTopic };
-  return brokerResults(target, probe, now);
+  const target = {
+    host: mqtt.host,
+    port: mqtt.port,
+    tls: mqtt.tls !== undefined,
+    clientId: `${mqtt.clientId}-doctor`,
+    identity: brokerUsername(mqtt),
+    qosProbeTopic: probeTopic,
+    sharedGroup: mqtt.sharedGroup,
+  };
+  return [...brokerResults(target, probe, now), versionResult(target, probe)];
 }
 
 function aclCheck(mqtt: MqttConfig | undefined): CheckResult {
