@@ -20,7 +20,9 @@ import { DATA_DIR_LABEL, checkDataDir } from './data-dir-check.js';
 import { checkJournals, JOURNALS_LABEL } from './journal-checks.js';
 import { checkWebAppSchema } from './schema-checks.js';
 import { checkDbConnection, checkSchema, DB_LABEL, SCHEMA_LABEL } from './db-checks.js';
+import { schoolSubscriptions } from '../../mqtt/topics.js';
 import { readPartialConfig } from './partial-config.js';
+import { checkSchoolDatabases, SCHOOLS_LABEL } from './school-checks.js';
 
 /** Every doctor check in order; each line is reported as soon as it is known. */
 
@@ -96,11 +98,12 @@ async function brokerChecks(mqtt: MqttConfig | undefined, now: number, timeoutMs
   return brokerResults(target, probe, now);
 }
 
-function aclCheck(mqtt: MqttConfig | undefined): CheckResult {
+function aclCheck(mqtt: MqttConfig | undefined, schools: readonly string[]): CheckResult {
   if (!mqtt) return skip(ACL_LABEL, 'fix the MQTT_* settings first');
   const username = brokerUsername(mqtt);
+  const filters = schools.length > 0 ? schoolSubscriptions(schools, '') : undefined;
   // %c in a pattern is the client id; a {slot} template is checked as slot 1.
-  return checkAcl(mqtt.aclFile, username === undefined ? undefined : { username, clientId: mqtt.clientId.replaceAll('{slot}', '1') });
+  return checkAcl(mqtt.aclFile, username === undefined ? undefined : { username, clientId: mqtt.clientId.replaceAll('{slot}', '1') }, filters);
 }
 
 export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
@@ -126,7 +129,9 @@ export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
   ]);
 
   const db = config.db;
-  if (db) {
+  if (db && config.schools.length > 0) {
+    report(await guarded(SCHOOLS_LABEL, () => checkSchoolDatabases(db, config.schools, timeoutMs)));
+  } else if (db) {
     const connected = await checkDbConnection(db, timeoutMs);
     report([connected.result]);
     const connection = connected.connection;
@@ -144,7 +149,7 @@ export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
 
   report(await guarded(CERT_LABEL, () => certificateChecks(config.mqtt, now)));
   report(await guarded(TLS_LABEL, () => brokerChecks(config.mqtt, now, timeoutMs)));
-  report(await guarded(ACL_LABEL, () => [aclCheck(config.mqtt)]));
+  report(await guarded(ACL_LABEL, () => [aclCheck(config.mqtt, config.schools)]));
 
   const dataDir = config.dataDir;
   report(
