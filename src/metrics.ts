@@ -280,6 +280,23 @@ export class Metrics {
     if (!perSchool) this.startSeries({});
   }
 
+  /**
+   * The metrics as one school's drain reports them (pipeline/metrics-observer.ts): the series
+   * per school get its `ecole` label, the rest (batch sizes, commit times) are the bridge's.
+   */
+  forSchool(ecole: string): Metrics {
+    const view = Object.create(this) as Metrics;
+    const withSchool = (args: unknown[]) => (typeof args[0] === 'object' && args[0] !== null ? [{ ...args[0], ecole }, ...args.slice(1)] : [{ ecole }, ...args]);
+    for (const name of ['rowsWritten', 'errors', 'errorsSuppressed', 'entriesWrittenAgain', 'dbConnected', 'dbReconnects'] as const) {
+      const metric = this[name] as unknown as Record<'inc' | 'set', (...args: unknown[]) => void>;
+      const labelled = Object.create(metric) as typeof metric;
+      labelled.inc = (...args) => metric.inc(...withSchool(args));
+      if (typeof metric.set === 'function') labelled.set = (...args) => metric.set(...withSchool(args));
+      Object.defineProperty(view, name, { value: labelled });
+    }
+    return view;
+  }
+
   /** A school's series at 0 from the start, as a single-school bridge's are. */
   startSchool(ecole: string): void {
     this.startSeries({ ecole });

@@ -19,8 +19,8 @@ import type { JournalState, Metrics } from '../metrics.js';
 import { Drain, type DatabaseProblem, type RecoveryReport } from '../pipeline/drain.js';
 import type { DrainJournal } from '../pipeline/drain-ports.js';
 import { ErrorRateLimiter } from '../pipeline/error-rate-limiter.js';
+import { metricsObserver } from '../pipeline/metrics-observer.js';
 import { schoolDatabase, schoolDataDir } from './school-ids.js';
-import { schoolMetricsObserver } from './school-observer.js';
 import type { SharedConnections } from './shared-connections.js';
 import type { SchoolSizing } from './sizing.js';
 
@@ -74,7 +74,7 @@ export class SchoolPipeline {
         this.pool,
         new CatalogCache(this.pool, config.cacheTtlMs),
         new ErrorRateLimiter(config.errorRateLimitPerMinute, 60_000, config.errorBudgetPerMinute),
-        schoolMetricsObserver(deps.metrics, ecole),
+        metricsObserver(deps.metrics.forSchool(ecole)),
         log.child({ part }),
         {
           clientId: positionClientId,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { MqttConfig } from '../../config.js';
+import { schoolSubscriptions } from '../../mqtt/topics.js';
 import { ACL_LABEL, checkAcl } from './acl-check.js';
 import { brokerResults, MQTT_LABEL, QOS_LABEL, SAN_LABEL, TLS_LABEL } from './broker-checks.js';
 import { probeBroker } from './broker-probe.js';
@@ -20,7 +21,6 @@ import { DATA_DIR_LABEL, checkDataDir } from './data-dir-check.js';
 import { checkJournals, JOURNALS_LABEL } from './journal-checks.js';
 import { checkWebAppSchema } from './schema-checks.js';
 import { checkDbConnection, checkSchema, DB_LABEL, SCHEMA_LABEL } from './db-checks.js';
-import { schoolSubscriptions } from '../../mqtt/topics.js';
 import { readPartialConfig } from './partial-config.js';
 import { checkSchoolDatabases, SCHOOLS_LABEL } from './school-checks.js';
 
