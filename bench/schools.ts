@@ -6,12 +6,12 @@
  * (same NODE_OPTIONS). Two phases:
  * - steady: every school publishes one message of 3 readings every BENCH_SCHOOL_INTERVAL ms
  *   (1 000: a school-like rate, each bac every few seconds) for BENCH_STEADY_SECONDS;
- * - burst: BENCH_BURST messages per school as fast as the broker takes them (a backlog after an
- *   outage), end to end: from the first publication to the last row committed.
+ * - burst: BENCH_BURST messages spread over the schools, as fast as the broker takes them (a
+ *   backlog after an outage), end to end: from the first publication to the last row committed.
  * Reports peak RSS, the largest V8 heap, the bridge's database connections, the journals' disk,
  * the rates, and checks that every school's database holds its readings exactly once.
  * Options (env): BENCH_SCHOOLS, BENCH_STEADY_SECONDS (60), BENCH_SCHOOL_INTERVAL (1000),
- * BENCH_BURST (200), BENCH_JOURNAL_SYNC (full).
+ * BENCH_BURST (40000), BENCH_JOURNAL_SYNC (full).
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
@@ -32,7 +32,8 @@ const setting = (name: string, fallback: number) => {
 const COUNTS = (process.env.BENCH_SCHOOLS ?? '10,200').split(',').map(Number);
 const STEADY_SECONDS = setting('BENCH_STEADY_SECONDS', 60);
 const SCHOOL_INTERVAL_MS = setting('BENCH_SCHOOL_INTERVAL', 1_000);
-const BURST = setting('BENCH_BURST', 200);
+/** Messages of the burst, all schools together (the same load at 10 and at 200 schools). */
+const BURST_TOTAL = setting('BENCH_BURST', 40_000);
 const PUBLISHERS = 10;
 const BACS = 6; // 2 serres of 3 bacs in each school's database
 const ROWS_PER_MESSAGE = 3;
@@ -152,7 +153,8 @@ async function runFor(count: number, central: CentralBroker, publishers: MqttCli
     const steadyCpu = cpuSeconds(pid) - cpuBefore;
     const steadyRss = peakRssMiB(pid);
 
-    // Burst: BURST messages per school, each publisher a window of messages in flight.
+    // Burst: each school its share, each publisher a window of messages in flight.
+    const BURST = Math.ceil(BURST_TOTAL / count);
     const rowsBefore = await rowsWritten(bridge);
     started = performance.now();
     await Promise.all(

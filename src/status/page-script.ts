@@ -407,6 +407,11 @@ export const PAGE_SCRIPT = `
       setBadge(badge, e.database.connected ? 'ok' : 'ko', e.database.connected ? 'Connectée' : (p && p.fix ? 'Écritures suspendues' : 'Déconnectée'));
       db.appendChild(badge);
       if (p) db.appendChild(el('div', 'alert problem', p.cause + (p.aFaire || p.fix ? ' — à faire : ' + (p.aFaire || p.fix) : '')));
+      var r = e.recovery;
+      if (r) db.appendChild(el('div', r.lost ? 'alert problem' : 'muted', r.kind === 'refill'
+        ? 'Base revenue en arrière le ' + r.atText + ' : ' + nf.format(r.writtenAgain) + ' sur ' + plural(r.toWriteAgain, 'message réécrit', 'messages réécrits') +
+          (r.lost ? ' ; ceux reçus entre ' + (r.lost.from || 'le début') + ' et ' + (r.lost.to || '?') + ' manquent (JOURNAL_RETAIN)' : '')
+        : 'File locale plus ancienne que la base le ' + r.atText + ' : messages renumérotés puis écrits.'));
       tr.appendChild(cell('Base de données', db));
       var j = e.journal;
       tr.appendChild(cell('En attente', j.entries > 0 ? plural(j.entries, 'message', 'messages') + ' depuis ' + duration(j.oldestAgeSeconds) : 'rien'));

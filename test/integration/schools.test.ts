@@ -13,6 +13,7 @@ import type { RowDataPacket } from 'mysql2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GRANTS } from '../../src/db/create-user.js';
 import { schoolDatabase } from '../../src/schools/school-ids.js';
+import { launchChromium, pageErrors, text } from '../helpers/browser.js';
 import { CLI, newDataDir, startBridge, type BridgeProcess } from '../helpers/bridge-process.js';
 import { metricValue } from '../helpers/metrics.js';
 import { startPubackDropper, type PubackDropper } from '../helpers/puback-dropper.js';
@@ -151,6 +152,21 @@ it("holds only the school whose database refuses the bridge, says which, and cat
   const status = JSON.parse((await bridge!.get('/api/status')).body) as { schools: Array<{ ecole: string; database: { problem: { fix: string } | null } }> };
   expect(status.schools.map((s) => s.ecole)).toEqual(SERVED);
   expect(status.schools.find((s) => s.ecole === held)?.database.problem?.fix).toMatch(/create-db-user/);
+  // The status page the operator opens: the schools, the one to fix named; no per-school parts.
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = pageErrors(page);
+    await page.goto(`http://127.0.0.1:${bridge!.httpPort}/`);
+    await page.locator(`#schools-body tr[data-ecole="${held}"]`).waitFor();
+    expect(await text(page, '#overall')).toMatch(/^Attention : base de données indisponible pour ecole-b/);
+    expect(await page.locator(`#schools-body tr[data-ecole="${held}"] .badge`).getAttribute('class')).toBe('badge ko');
+    expect(await page.locator('#schools-body tr[data-ecole="ecole-a"] .badge').getAttribute('class')).toBe('badge ok');
+    for (const part of ['#bacs', '#controllers', '#errors']) expect(await page.locator(part).isHidden()).toBe(true);
+    expect(errors).toEqual([]);
+  } finally {
+    await browser.close();
+  }
 
   // The doctor names the school to fix; migrate runs on every school.
   const env = { ...central.env(), ...dbs.env(SERVED), DATA_DIR: newDataDir() };
