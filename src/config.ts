@@ -261,6 +261,11 @@ function effectiveTimeZone(env: DbEnv): string {
   return env.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
+/** SCHOOLS with DB_NAME, read from the environment as given (also when other values are wrong). */
+function schools(env: Env): { ids: string[]; problems: string[] } {
+  return readSchools(env.SCHOOLS, env.DB_NAME?.trim() || 'parc');
+}
+
 /**
  * `{hostname}` in MQTT_CLIENT_ID becomes the host name. `{slot}` stays: it is filled at start
  * with the number of the journal slot this instance takes under DATA_DIR (see slots.ts).
@@ -283,11 +288,6 @@ function unreadableFiles(env: Env): string[] {
     }
   }
   return problems;
-}
-
-/** SCHOOLS with DB_NAME, read from the environment as given (also when other values are wrong). */
-function schools(env: Env): { ids: string[]; problems: string[] } {
-  return readSchools(env.SCHOOLS, env.DB_NAME?.trim() || 'parc');
 }
 
 export function loadDbConfig(env: Env = process.env): DbOnlyConfig {
