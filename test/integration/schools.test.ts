@@ -37,7 +37,7 @@ let bridge: BridgeProcess | undefined;
 beforeAll(async () => {
   central = await startCentralBroker();
   dbs = await createSchoolDatabases([...SERVED, NOT_SERVED], { bacsPerSerre: 5 });
-  for (const ecole of [...SERVED, NOT_SERVED]) publishers.set(ecole, await central.publisher(`site-bridge-${ecole}`));
+  for (const ecole of [...SERVED, NOT_SERVED]) publishers.set(ecole, await central.publisher(`school-broker-${ecole}`));
 });
 
 /** Streams a failed test left running would publish into the next one. */
