@@ -16,6 +16,8 @@ import { openJournal } from './journal/slots.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { MqttSource } from './mqtt/source.js';
+import { journalSubscriptionRecord } from './mqtt/subscription-record.js';
+import { subscriptions } from './mqtt/topics.js';
 import { Drain } from './pipeline/drain.js';
 import type { DrainJournal } from './pipeline/drain-ports.js';
 import { ErrorRateLimiter } from './pipeline/error-rate-limiter.js';
@@ -133,7 +135,12 @@ export class App {
     this.source = new MqttSource(
       config.mqtt,
       this.journal,
-      { maxPayloadBytes: config.maxPayloadBytes, journalMaxBytes: config.journalMaxBytes },
+      {
+        maxPayloadBytes: config.maxPayloadBytes,
+        journalMaxBytes: config.journalMaxBytes,
+        subscriptions: subscriptions(config.mqtt.sharedGroup),
+        subscriptionRecord: journalSubscriptionRecord(this.journal, config.dataDir),
+      },
       this.metrics,
       log.child({ part: 'mqtt' }),
     );

@@ -11,13 +11,15 @@ import { createPool } from './db/pool.js';
 import { localBaseUrl } from './http/local-address.js';
 import { createLogger } from './logger.js';
 import { errorMessage } from './error-message.js';
+import { createSchoolsBridgeUser, migrateSchools } from './schools/school-commands.js';
+import { SchoolsApp } from './schools/schools-app.js';
 
 const EXIT_CONFIG = 2;
 
 async function start(): Promise<number> {
   const config = loadBridgeConfig();
   const log = createLogger(config.logLevel);
-  const app = new App(config, log);
+  const app = config.schools.length > 0 ? new SchoolsApp(config, log) : new App(config, log);
   process.on('uncaughtException', (err) => {
     // A bug, not a message: restart clean; the journal keeps everything acknowledged.
     log.fatal({ err: err.message, stack: err.stack }, 'uncaught exception; exiting');
@@ -54,6 +56,7 @@ async function start(): Promise<number> {
 async function runMigrate(): Promise<number> {
   const config = loadDbConfig();
   const log = createLogger(config.logLevel);
+  if (config.schools.length > 0) return migrateSchools(config.db, config.schools, log);
   const pool = createPool(config.db, 1);
   try {
     await migrate(pool, log);
@@ -69,13 +72,13 @@ async function runCreateDbUser(): Promise<number> {
   const log = createLogger(config.logLevel);
   const adminUser = process.env.DB_ADMIN_USER;
   if (!adminUser) throw new ConfigError(['DB_ADMIN_USER is required (an account allowed to create users and grant)']);
-  const admin = createPool({ ...config.db, user: adminUser, password: process.env.DB_ADMIN_PASSWORD ?? '' }, 1);
+  // Serving several schools, DB_NAME is a template: the admin connects without a database.
+  const database = config.schools.length > 0 ? '' : config.db.database;
+  const admin = createPool({ ...config.db, database, user: adminUser, password: process.env.DB_ADMIN_PASSWORD ?? '' }, 1);
+  const account = { user: config.db.user, password: config.db.password, host: process.env.DB_USER_HOST || '%' };
   try {
-    await createBridgeUser(
-      admin,
-      { user: config.db.user, password: config.db.password, host: process.env.DB_USER_HOST || '%', database: config.db.database },
-      log,
-    );
+    if (config.schools.length > 0) return await createSchoolsBridgeUser(admin, account, config.db.database, config.schools, log);
+    await createBridgeUser(admin, { ...account, database: config.db.database }, log);
     return 0;
   } finally {
     await admin.end();

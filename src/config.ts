@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { readSchools } from './schools/school-ids.js';
 
 /**
  * Configuration from the environment. Names and defaults: README, Configuration; every
@@ -98,6 +99,8 @@ const dbShape = {
     .pipe(z.enum(Object.keys(LOG_LEVELS) as [keyof typeof LOG_LEVELS], { message: 'must be DEBUG, INFO, WARNING or ERROR' }))
     .default('INFO'),
   TZ: timeZone.optional(),
+  // Checked with DB_NAME (schools/school-ids.ts): every problem is listed with the others.
+  SCHOOLS: optional,
 };
 
 const bridgeShape = {
@@ -177,7 +180,10 @@ export interface MqttConfig {
 export interface BridgeConfig {
   logLevel: LogLevel;
   timeZone: string;
+  /** `database` is a template with `{ecole}` when `schools` is not empty. */
   db: DbConfig;
+  /** The schools served (SCHOOLS, docs/schools.md); empty: one database, un-prefixed topics. */
+  schools: string[];
   mqtt: MqttConfig;
   dataDir: string;
   httpPort: number;
@@ -212,7 +218,10 @@ export interface BridgeConfig {
 export interface DbOnlyConfig {
   logLevel: LogLevel;
   timeZone: string;
+  /** `database` is a template with `{ecole}` when `schools` is not empty. */
   db: DbConfig;
+  /** The schools served (SCHOOLS), each with its own database; empty: one database, no school. */
+  schools: string[];
 }
 
 export class ConfigError extends Error {
@@ -252,6 +261,11 @@ function dbConfig(env: DbEnv): DbConfig {
 
 function effectiveTimeZone(env: DbEnv): string {
   return env.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/** SCHOOLS with DB_NAME, read from the environment as given (also when other values are wrong). */
+function schools(env: Env): { ids: string[]; problems: string[] } {
+  return readSchools(env.SCHOOLS, env.DB_NAME?.trim() || 'parc');
 }
 
 /**
@@ -295,8 +309,10 @@ function publishedWithoutToken(env: Env): string[] {
 
 export function loadDbConfig(env: Env = process.env): DbOnlyConfig {
   const { data, problems } = parse(dbSchema, env);
-  if (!data) throw new ConfigError(problems);
-  return { logLevel: LOG_LEVELS[data.LOG_LEVEL], timeZone: effectiveTimeZone(data), db: dbConfig(data) };
+  const school = schools(env);
+  problems.push(...school.problems);
+  if (!data || problems.length > 0) throw new ConfigError(problems);
+  return { logLevel: LOG_LEVELS[data.LOG_LEVEL], timeZone: effectiveTimeZone(data), db: dbConfig(data), schools: school.ids };
 }
 
 export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
@@ -304,11 +320,17 @@ export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
   problems.push(...unreadableFiles(env), ...publishedWithoutToken(env));
   // MQTT.js refuses a password without a user name; say so at start, not at every reconnect.
   if (env.MQTT_PASSWORD && !env.MQTT_USER) problems.push('MQTT_PASSWORD is set but MQTT_USER is not (set both or neither)');
+  const school = schools(env);
+  problems.push(...school.problems);
+  if (school.ids.length > 0 && env.MQTT_CLIENT_ID?.includes('{slot}')) {
+    problems.push('MQTT_CLIENT_ID with {slot} cannot be used with SCHOOLS: give each instance its own SCHOOLS, MQTT_CLIENT_ID and DATA_DIR (docs/schools.md)');
+  }
   if (!data || problems.length > 0) throw new ConfigError(problems);
   return {
     logLevel: LOG_LEVELS[data.LOG_LEVEL],
     timeZone: effectiveTimeZone(data),
     db: dbConfig(data),
+    schools: school.ids,
     mqtt: {
       host: data.MQTT_HOST,
       port: data.MQTT_PORT,

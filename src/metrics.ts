@@ -17,10 +17,25 @@ export interface JournalState {
   retained: { entries: number; bytes: number; oldestAgeSeconds: number };
 }
 
-/** Every metric of the bridge, in one registry, so that modules share names and labels. */
+/** One school's journal, for the per-school series (school mode, docs/schools.md). */
+export interface SchoolJournalState {
+  ecole: string;
+  journal: JournalState;
+  /** When the school's last message was received (epoch ms); undefined: none since the start. */
+  lastReceivedAt: number | undefined;
+}
+
+type JournalGauge = Gauge<'ecole'>;
+
+/**
+ * Every metric of the bridge, in one registry, so that modules share names and labels. A bridge
+ * serving several schools labels what is per school with `ecole`; a single-school bridge's series
+ * have no such label, as before.
+ */
 export class Metrics {
   readonly registry = new Registry();
   private journalProbe: (() => JournalState) | undefined;
+  private schoolsProbe: (() => SchoolJournalState[]) | undefined;
   private watchProbe: (() => WatchState) | undefined;
   private readyProbe: (() => boolean) | undefined;
 
@@ -39,8 +54,38 @@ export class Metrics {
     this.journalProbe = probe;
   }
 
+  /** School mode: the journal gauges, but `full`, have one series per school, read from this probe. */
+  observeSchools(probe: () => SchoolJournalState[]): void {
+    this.schoolsProbe = probe;
+  }
+
   private journal(): JournalState | undefined {
     return this.journalProbe?.();
+  }
+
+  /** A gauge of the journal read at scrape time: one series per school in school mode, else one without label. */
+  private journalGauge(name: string, help: string, value: (state: JournalState) => number): JournalGauge {
+    const metrics = this;
+    return new Gauge({
+      name,
+      help,
+      labelNames: ['ecole'] as const,
+      registers: [this.registry],
+      collect() {
+        metrics.collectJournal(this, value);
+      },
+    });
+  }
+
+  private collectJournal(gauge: JournalGauge, value: (state: JournalState) => number): void {
+    const schools = this.schoolsProbe?.();
+    if (schools) {
+      gauge.reset();
+      for (const school of schools) gauge.set({ ecole: school.ecole }, value(school.journal));
+      return;
+    }
+    const state = this.journal();
+    if (state) gauge.set(value(state));
   }
 
   readonly messagesReceived = new Counter({
@@ -68,20 +113,20 @@ export class Metrics {
   });
   readonly rowsWritten = new Counter({
     name: 'parc_bridge_rows_written_total',
-    help: 'Rows committed to MySQL, by table',
-    labelNames: ['table'] as const,
+    help: 'Rows committed to MySQL, by table (and school)',
+    labelNames: ['table', 'ecole'] as const,
     registers: [this.registry],
   });
   readonly errors = new Counter({
     name: 'parc_bridge_errors_total',
-    help: 'Error rows produced, by type_erreur (including those the rate limiter summarised)',
-    labelNames: ['type'] as const,
+    help: 'Error rows produced, by type_erreur (and school; including those the rate limiter summarised)',
+    labelNames: ['type', 'ecole'] as const,
     registers: [this.registry],
   });
   readonly errorsSuppressed = new Counter({
     name: 'parc_bridge_errors_suppressed_total',
-    help: 'Error rows not written individually by the rate limiter, by type_erreur',
-    labelNames: ['type'] as const,
+    help: 'Error rows not written individually by the rate limiter, by type_erreur (and school)',
+    labelNames: ['type', 'ecole'] as const,
     registers: [this.registry],
   });
   readonly batchSize = new Histogram({
@@ -96,33 +141,21 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
-  readonly journalEntries = new Gauge({
-    name: 'parc_bridge_journal_backlog_entries',
-    help: 'Entries in the local journal not yet committed to MySQL',
-    registers: [this.registry],
-    collect: () => {
-      const state = this.journal();
-      if (state) this.journalEntries.set(state.entries);
-    },
-  });
-  readonly journalBytes = new Gauge({
-    name: 'parc_bridge_journal_backlog_bytes',
-    help: 'Approximate bytes of the local journal backlog',
-    registers: [this.registry],
-    collect: () => {
-      const state = this.journal();
-      if (state) this.journalBytes.set(state.bytes);
-    },
-  });
-  readonly journalOldestAge = new Gauge({
-    name: 'parc_bridge_journal_oldest_age_seconds',
-    help: 'Age of the oldest entry waiting in the local journal (0 when empty)',
-    registers: [this.registry],
-    collect: () => {
-      const state = this.journal();
-      if (state) this.journalOldestAge.set(state.oldestAgeSeconds);
-    },
-  });
+  readonly journalEntries = this.journalGauge(
+    'parc_bridge_journal_backlog_entries',
+    'Entries in the local journal not yet committed to MySQL',
+    (state) => state.entries,
+  );
+  readonly journalBytes = this.journalGauge(
+    'parc_bridge_journal_backlog_bytes',
+    'Approximate bytes of the local journal backlog',
+    (state) => state.bytes,
+  );
+  readonly journalOldestAge = this.journalGauge(
+    'parc_bridge_journal_oldest_age_seconds',
+    'Age of the oldest entry waiting in the local journal (0 when empty)',
+    (state) => state.oldestAgeSeconds,
+  );
   readonly journalFull = new Gauge({
     name: 'parc_bridge_journal_full',
     help: '1 while the journal is over its disk budget and the bridge stops acknowledging messages',
@@ -132,36 +165,25 @@ export class Metrics {
       if (state) this.journalFull.set(state.full ? 1 : 0);
     },
   });
-  readonly journalRetainedSeconds = new Gauge({
-    name: 'parc_bridge_journal_retained_seconds',
-    help: 'How far back the journal can refill a database restored from a backup: age of the oldest committed entry it keeps (JOURNAL_RETAIN)',
-    registers: [this.registry],
-    collect: () => {
-      const state = this.journal();
-      if (state) this.journalRetainedSeconds.set(state.retained.oldestAgeSeconds);
-    },
-  });
-  readonly journalRetainedBytes = new Gauge({
-    name: 'parc_bridge_journal_retained_bytes',
-    help: 'Approximate bytes of the committed entries the journal keeps to refill a restored database (JOURNAL_RETAIN_BYTES)',
-    registers: [this.registry],
-    collect: () => {
-      const state = this.journal();
-      if (state) this.journalRetainedBytes.set(state.retained.bytes);
-    },
-  });
-  readonly journalRetainedEntries = new Gauge({
-    name: 'parc_bridge_journal_retained_entries',
-    help: 'Committed entries the journal keeps to refill a restored database',
-    registers: [this.registry],
-    collect: () => {
-      const state = this.journal();
-      if (state) this.journalRetainedEntries.set(state.retained.entries);
-    },
-  });
+  readonly journalRetainedSeconds = this.journalGauge(
+    'parc_bridge_journal_retained_seconds',
+    'How far back the journal can refill a database restored from a backup: age of the oldest committed entry it keeps (JOURNAL_RETAIN)',
+    (state) => state.retained.oldestAgeSeconds,
+  );
+  readonly journalRetainedBytes = this.journalGauge(
+    'parc_bridge_journal_retained_bytes',
+    'Approximate bytes of the committed entries the journal keeps to refill a restored database (JOURNAL_RETAIN_BYTES)',
+    (state) => state.retained.bytes,
+  );
+  readonly journalRetainedEntries = this.journalGauge(
+    'parc_bridge_journal_retained_entries',
+    'Committed entries the journal keeps to refill a restored database',
+    (state) => state.retained.entries,
+  );
   readonly entriesWrittenAgain = new Counter({
     name: 'parc_bridge_entries_written_again_total',
     help: 'Journal entries written again because the database went back (restored from a backup, failed over to a replica that lagged)',
+    labelNames: ['ecole'] as const,
     registers: [this.registry],
   });
   readonly entriesNotRefilled = new Counter({
@@ -181,7 +203,8 @@ export class Metrics {
   });
   readonly dbConnected = new Gauge({
     name: 'parc_bridge_db_connected',
-    help: '1 when the last database operation succeeded',
+    help: '1 when the last database operation succeeded (per school in school mode)',
+    labelNames: ['ecole'] as const,
     registers: [this.registry],
   });
   readonly mqttReconnects = new Counter({
@@ -192,6 +215,7 @@ export class Metrics {
   readonly dbReconnects = new Counter({
     name: 'parc_bridge_db_reconnects_total',
     help: 'Database outages that ended (the database came back)',
+    labelNames: ['ecole'] as const,
     registers: [this.registry],
   });
   readonly clockSkewSeconds = new Gauge({
@@ -238,6 +262,18 @@ export class Metrics {
       if (state) this.subscribedWithoutReadings.set(state.subscribedWithoutReadingsSeconds);
     },
   });
+  readonly lastMessageReceived = new Gauge({
+    name: 'parc_bridge_last_message_received_timestamp_seconds',
+    help: "School mode: Unix time of the last message received from a school's broker (none yet since the start: no series)",
+    labelNames: ['ecole'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const schools = this.schoolsProbe?.();
+      if (!schools) return;
+      this.lastMessageReceived.reset();
+      for (const s of schools) if (s.lastReceivedAt !== undefined) this.lastMessageReceived.set({ ecole: s.ecole }, s.lastReceivedAt / 1000);
+    },
+  });
   readonly certificateExpiryDays = new Gauge({
     name: 'parc_bridge_certificate_expiry_days',
     help: 'Days until a certificate expires (negative when expired)',
@@ -245,7 +281,42 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(withProcessMetrics = true) {
+  /**
+   * `perSchool`: the bridge serves several schools; its per-school series are made per school
+   * (startSchool). Otherwise they have no label and read 0 from the start, as they always did.
+   */
+  constructor(withProcessMetrics = true, perSchool = false) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'parc_bridge_' });
+    if (!perSchool) this.startSeries({});
+  }
+
+  /**
+   * The metrics as one school's drain reports them (pipeline/metrics-observer.ts): the series
+   * per school get its `ecole` label, the rest (batch sizes, commit times) are the bridge's.
+   */
+  forSchool(ecole: string): Metrics {
+    const view = Object.create(this) as Metrics;
+    const withSchool = (args: unknown[]) => (typeof args[0] === 'object' && args[0] !== null ? [{ ...args[0], ecole }, ...args.slice(1)] : [{ ecole }, ...args]);
+    for (const name of ['rowsWritten', 'errors', 'errorsSuppressed', 'entriesWrittenAgain', 'dbConnected', 'dbReconnects'] as const) {
+      const metric = this[name] as unknown as Record<'inc' | 'set', (...args: unknown[]) => void>;
+      const labelled = Object.create(metric) as typeof metric;
+      labelled.inc = (...args) => metric.inc(...withSchool(args));
+      if (typeof metric.set === 'function') labelled.set = (...args) => metric.set(...withSchool(args));
+      Object.defineProperty(view, name, { value: labelled });
+    }
+    return view;
+  }
+
+  /** A school's series at 0 from the start, as a single-school bridge's are. */
+  startSchool(ecole: string): void {
+    this.startSeries({ ecole });
+  }
+
+  private startSeries(labels: { ecole?: string }): void {
+    this.dbConnected.set(labels, 0);
+    this.dbReconnects.inc(labels, 0);
+    this.entriesWrittenAgain.inc(labels, 0);
+    if (labels.ecole !== undefined) return; // the journal gauges are read per school at scrape time
+    for (const gauge of [this.journalEntries, this.journalBytes, this.journalOldestAge, this.journalRetainedSeconds, this.journalRetainedBytes, this.journalRetainedEntries]) gauge.set(0);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Health and metrics over HTTP: `/healthz` (the process answers), `/readyz` (503 unless the
- * broker and the database are connected and the journal is under its budget), `/metrics`.
+ * broker and the database are connected and the journal is under its budget; serving several
+ * schools, one school's database down does not count, all of them do), `/metrics`.
  * Extra routes (the status page) plug in through `routes`; with a token they are closed to
  * requests without it, as is `/metrics` unless `metricsAuth` is off. `/healthz` and `/readyz`
  * stay open for the container's healthcheck and orchestrators: they show states and a redacted
@@ -25,9 +26,12 @@ export interface DbProblemView {
 
 export interface Readiness {
   mqtt: boolean;
+  /** Serving several schools: at least one school's database takes writes (see `schools`). */
   db: boolean;
   journalUnderBudget: boolean;
   dbProblem?: DbProblemView;
+  /** School mode (docs/schools.md): the schools served, and those whose database takes no writes. */
+  schools?: { total: number; dbDown: string[] };
 }
 
 export interface HttpOptions {

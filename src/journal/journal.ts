@@ -24,7 +24,7 @@ import type { EntryKind, JournalEntry } from '../decode/types.js';
 import { monotonicMs } from '../time.js';
 import { prepareFormat, refuseNewerFormat } from './journal-format.js';
 import { DIGEST_BYTES, messageDigest } from './message-digest.js';
-import { RecentPackets, REDELIVERY_WINDOW } from './recent-packets.js';
+import { RecentPackets, REDELIVERY_WINDOW, type PacketMemory, type StoredPacket } from './recent-packets.js';
 import { DEFAULT_TAIL_LIMITS, Tail, type Measure, type TailLimits } from './tail.js';
 
 export type JournalSync = 'normal' | 'full';
@@ -88,6 +88,15 @@ export interface JournalOptions {
   tailLimits?: TailLimits;
   /** Without one (doctor, a look at a journal), nothing is ever removed. */
   retention?: Retention;
+  /**
+   * The memory of recent packet ids when several journals share one MQTT connection (school
+   * mode): then filled by its owner at start (ConnectionPackets.load), not by the journal.
+   */
+  packets?: PacketMemory;
+  /** SQLite's page cache, in KiB (better-sqlite3's default is 16 000): smaller when many journals run. */
+  cacheKiB?: number;
+  /** WAL size that triggers a checkpoint (8 MiB by default). */
+  checkpointBytes?: number;
 }
 
 /** An entry as selected, in column order (raw rows: cheaper than one object per row). */
@@ -110,6 +119,16 @@ function copyTogether(payloads: Buffer[]): Buffer[] {
   });
 }
 
+/**
+ * The receipt time of removed entries' packets, which a memory shared by several journals needs
+ * to order them (newestPackets). A nullable column that earlier versions neither read nor fill:
+ * no new format.
+ */
+function addPacketReceiptTime(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('recent_packet')").all();
+  if (!columns.some((c) => c.name === 'received_at')) db.exec('ALTER TABLE recent_packet ADD COLUMN received_at INTEGER');
+}
+
 export class JournalLockedError extends Error {
   constructor(file: string) {
     super(`the journal ${file} is locked by another process (another bridge with the same DATA_DIR?)`);
@@ -128,7 +147,9 @@ export class Journal {
   /** Entries committed and still kept (retention). */
   private retained: Backlog = { entries: 0, bytes: 0 };
   private readonly listeners: Array<() => void> = [];
-  private recent = new RecentPackets();
+  private recent: PacketMemory;
+  /** False when the packet memory is shared with other journals (JournalOptions.packets). */
+  private readonly ownPackets: boolean;
   private tail: Tail;
   private readonly tailLimits: TailLimits;
   /** Undefined: committed entries are kept until a journal with a policy opens the file. */
@@ -168,6 +189,8 @@ export class Journal {
   constructor(dataDir: string, sync: JournalSync = 'full', options: JournalOptions = {}) {
     this.tailLimits = options.tailLimits ?? DEFAULT_TAIL_LIMITS;
     this.retention = options.retention;
+    this.ownPackets = options.packets === undefined;
+    this.recent = options.packets ?? new RecentPackets();
     this.tail = new Tail(this.tailLimits);
     mkdirSync(dataDir, { recursive: true });
     this.file = join(dataDir, JOURNAL_FILE);
@@ -185,9 +208,11 @@ export class Journal {
       // Checkpoints (which flush the WAL into the file, stalling appends meanwhile) every 8 MiB
       // rather than every 1 000 pages; an older journal may have another page size.
       const pageSize = Number(this.db.pragma('page_size', { simple: true }));
-      this.db.pragma(`wal_autocheckpoint = ${Math.round(CHECKPOINT_BYTES / pageSize)}`);
+      this.db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.round((options.checkpointBytes ?? CHECKPOINT_BYTES) / pageSize))}`);
+      if (options.cacheKiB !== undefined) this.db.pragma(`cache_size = -${Math.max(64, Math.round(options.cacheKiB))}`);
       this.db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
       format = prepareFormat(this.db, this.file);
+      addPacketReceiptTime(this.db);
     } catch (err) {
       this.db.close();
       if ((err as { code?: string }).code === 'SQLITE_BUSY') {
@@ -214,8 +239,8 @@ export class Journal {
     });
     // Only the last REDELIVERY_WINDOW entries' packet ids can matter (recent-packets.ts).
     const keepPackets = this.db.prepare<[number, number]>(
-      'INSERT OR REPLACE INTO recent_packet (packet_id, seq, digest) ' +
-        'SELECT packet_id, seq, digest FROM entry WHERE seq > ? AND seq <= ? AND packet_id IS NOT NULL ORDER BY seq',
+      'INSERT OR REPLACE INTO recent_packet (packet_id, seq, digest, received_at) ' +
+        'SELECT packet_id, seq, digest, received_at FROM entry WHERE seq > ? AND seq <= ? AND packet_id IS NOT NULL ORDER BY seq',
     );
     const deleteUpTo = this.db.prepare<[number]>('DELETE FROM entry WHERE seq <= ?');
     const span = this.db.prepare<[number, number], { first: number | null; last: number | null }>(
@@ -256,7 +281,7 @@ export class Journal {
     const unverified = this.meta('unverified_after');
     this.unverifiedAfter = unverified === undefined ? undefined : Number(unverified);
     this.earlierUpTo = Math.min(this.lastSeq, this.unverifiedAfter ?? this.lastSeq);
-    this.loadRecentPackets();
+    if (this.ownPackets) this.loadRecentPackets();
     this.measureAll();
     this.pruneIfDue();
   }
@@ -305,6 +330,25 @@ export class Journal {
       // A digest of another length was made by an older version (SHA-1): it cannot be compared,
       // so a redelivery of that one message would be stored again (at least once, at upgrade).
       if (row.digest.length === DIGEST_BYTES) this.recent.remember(row.packet_id, row.seq, row.digest);
+    }
+  }
+
+  /**
+   * The messages stored with a packet id, newest first, for a memory shared by several journals
+   * (ConnectionPackets.load), which reads only as many as it keeps. Packets of removed entries
+   * recorded by a version that did not keep their receipt time count as received when the last
+   * removed entry was.
+   */
+  *newestPackets(): Generator<StoredPacket> {
+    const rows = (sql: string) => this.db.prepare<[], { packetId: number; receivedAt: number | null; digest: Buffer }>(sql).iterate();
+    const removedAt = Number(this.meta('removed_received_at') ?? 0);
+    for (const source of [
+      'SELECT packet_id AS packetId, received_at AS receivedAt, digest FROM entry WHERE packet_id IS NOT NULL ORDER BY seq DESC',
+      'SELECT packet_id AS packetId, received_at AS receivedAt, digest FROM recent_packet ORDER BY seq DESC',
+    ]) {
+      for (const row of rows(source)) {
+        if (row.digest.length === DIGEST_BYTES) yield { packetId: row.packetId, receivedAt: row.receivedAt ?? removedAt, digest: row.digest };
+      }
     }
   }
 
@@ -573,8 +617,11 @@ export class Journal {
     this.committed = dbSeq;
     this.markReconciled();
     this.tail = new Tail(this.tailLimits);
-    this.recent = new RecentPackets();
-    this.loadRecentPackets();
+    // A shared memory knows no sequence numbers: nothing in it changed.
+    if (this.ownPackets) {
+      this.recent = new RecentPackets();
+      this.loadRecentPackets();
+    }
     this.measureAll();
     return renumbered;
   }

@@ -11,12 +11,13 @@
 import type { Duplex } from 'node:stream';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config.js';
-import type { IncomingMessage, Journal } from '../journal/journal.js';
+import type { Backlog, IncomingMessage } from '../journal/journal.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { connectionOptions } from './tls-options.js';
 import { pubacks } from './puback.js';
-import { subscriptions, topicKind, TOPIC_KINDS, type TopicKind } from './topics.js';
+import type { SubscriptionRecord } from './subscription-record.js';
+import { topicKind, TOPIC_KINDS, type TopicKind } from './topics.js';
 import { errorMessage } from '../error-message.js';
 import { monotonicMs } from '../time.js';
 
@@ -24,7 +25,8 @@ const MAX_RECONNECT_DELAY_MS = 60_000;
 /** Receiving resumes once the journal is back under this share of its budget. */
 const RESUME_BELOW = 0.9;
 const RESUME_CHECK_MS = 1_000;
-const READINGS_SUBSCRIPTION = 'readings_subscription';
+/** Filters per SUBSCRIBE packet: hundreds of schools' filters must stay under the broker's max_packet_size. */
+const FILTERS_PER_PACKET = 100;
 /** Passed to MQTT.js's callback: it then sends no PUBACK; ours follows the group commit. */
 const ACK_AFTER_COMMIT = new Error('acknowledged after the group commit');
 
@@ -34,9 +36,32 @@ interface Pending {
   stream: Duplex;
 }
 
+/**
+ * Where the source stores what it receives: the bridge's journal, or the schools' journals
+ * (schools/school-router.ts).
+ */
+export interface MessageStore {
+  /**
+   * Appends the messages (one transaction per journal); false for a redelivery already stored.
+   * Throws when a journal cannot be written: nothing of the group may be acknowledged then (what
+   * other journals stored is recognised when the broker sends it again).
+   */
+  appendMessages(msgs: IncomingMessage[], maxPayloadBytes: number): boolean[];
+  /** Records the loss of the broker connection (an MQTT_DISCONNECT row, in order). */
+  appendEvent(kind: 'mqtt_disconnect', detail: string): void;
+  /** Bytes waiting for the database, compared with the budget for every message. */
+  readonly backlogBytes: number;
+  backlogSize(): Backlog;
+}
+
 export interface SourceOptions {
   maxPayloadBytes: number;
+  /** Waiting bytes (all journals together) at which the bridge stops acknowledging (JOURNAL_MAX_BYTES; times the schools in school mode). */
   journalMaxBytes: number;
+  /** The topic filters, subscribed at QoS 1 (topics.ts). */
+  subscriptions: string[];
+  /** What the persistent session was subscribed to before. */
+  subscriptionRecord: SubscriptionRecord;
 }
 
 type PauseReason = 'budget' | 'journal-error';
@@ -44,6 +69,12 @@ const PAUSE_REASONS: Record<PauseReason, string> = {
   budget: 'the local journal reached its disk budget (JOURNAL_MAX_BYTES)',
   'journal-error': 'the local journal cannot be written',
 };
+
+function packets(filters: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < filters.length; i += FILTERS_PER_PACKET) out.push(filters.slice(i, i + FILTERS_PER_PACKET));
+  return out;
+}
 
 function byTopicKind<T>(value: (kind: TopicKind) => T): Record<TopicKind, T> {
   return Object.fromEntries(TOPIC_KINDS.map((kind) => [kind, value(kind)])) as Record<TopicKind, T>;
@@ -70,7 +101,7 @@ export class MqttSource {
 
   constructor(
     private readonly cfg: MqttConfig,
-    private readonly journal: Journal,
+    private readonly store: MessageStore,
     private readonly opts: SourceOptions,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -140,7 +171,7 @@ export class MqttSource {
       done(new Error('not accepting messages')); // no PUBACK: the broker keeps a QoS 1 message
       return;
     }
-    if (this.journal.backlogBytes >= this.opts.journalMaxBytes) {
+    if (this.store.backlogBytes >= this.opts.journalMaxBytes) {
       this.pause('budget');
       this.refuse(packet);
       done(new Error('journal full'));
@@ -183,7 +214,7 @@ export class MqttSource {
     this.group = [];
     let stored: boolean[];
     try {
-      stored = this.journal.appendMessages(
+      stored = this.store.appendMessages(
         group.map((p) => p.message),
         this.opts.maxPayloadBytes,
       );
@@ -222,16 +253,17 @@ export class MqttSource {
     this.qos0Seen = false;
     this.log.info({ sessionPresent }, 'connected to broker');
     try {
-      const granted = await client.subscribeAsync(subscriptions(this.cfg.sharedGroup), { qos: 1 });
+      const granted = [];
+      for (const filters of packets(this.opts.subscriptions)) granted.push(...(await client.subscribeAsync(filters, { qos: 1 })));
       const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
       if (refused.length > 0) {
         this.log.error({ refused }, 'the broker refused subscriptions (check the ACL for this certificate)');
         return;
       }
-      await this.dropPreviousReadingsSubscription();
+      await this.dropPreviousSubscriptions();
       this.subscribed = true;
       this.metrics.mqttConnected.set(1);
-      this.log.info({ topics: granted.map((g) => g.topic) }, 'subscribed');
+      this.log.info({ topics: granted.length > 12 ? `${granted.length} filters` : granted.map((g) => g.topic) }, 'subscribed');
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'subscribe failed; retrying on reconnect');
     }
@@ -239,17 +271,17 @@ export class MqttSource {
 
   /**
    * The persistent session keeps every subscription it ever made: after MQTT_SHARED_GROUP
-   * changes, the old filter would still match and each reading would arrive twice. The filter
-   * in use is kept with the journal, and the previous one dropped.
+   * changes, the old filter would still match and each reading would arrive twice; after a
+   * school leaves SCHOOLS, the broker would go on queueing its readings. The filters in use are
+   * recorded (subscription-record.ts), and the previous ones no longer in use dropped.
    */
-  private async dropPreviousReadingsSubscription(): Promise<void> {
-    const current = subscriptions(this.cfg.sharedGroup)[0]!;
-    const previous = this.journal.setting(READINGS_SUBSCRIPTION);
-    if (previous && previous !== current) {
-      await this.client!.unsubscribeAsync(previous);
-      this.log.info({ previous, current }, 'dropped the previous subscription to readings');
-    }
-    if (previous !== current) this.journal.setSetting(READINGS_SUBSCRIPTION, current);
+  private async dropPreviousSubscriptions(): Promise<void> {
+    const current = this.opts.subscriptions;
+    const kept = new Set(current);
+    const dropped = [...new Set(this.opts.subscriptionRecord.previous())].filter((filter) => !kept.has(filter));
+    for (const filters of packets(dropped)) await this.client!.unsubscribeAsync(filters);
+    if (dropped.length > 0) this.log.info({ previous: dropped, current: current.length > 12 ? `${current.length} filters` : current }, 'dropped the previous subscription to readings or schools no longer configured');
+    this.opts.subscriptionRecord.save(current);
   }
 
   private onReconnect(): void {
@@ -271,7 +303,7 @@ export class MqttSource {
       this.log.warn({ reason }, 'broker connection lost');
       // The client id tells which bridge lost its connection when several share the work.
       try {
-        this.journal.appendEvent('mqtt_disconnect', `${reason} ; pont ${this.cfg.clientId}`);
+        this.store.appendEvent('mqtt_disconnect', `${reason} ; pont ${this.cfg.clientId}`);
       } catch (err) {
         this.log.error({ err: errorMessage(err) }, 'the local journal could not record the disconnection');
       }
@@ -285,7 +317,7 @@ export class MqttSource {
     // Set first: the group committed below may fail and ask for a pause again.
     this.pausing = { since: monotonicMs(), reason };
     this.commitGroup();
-    this.log.warn({ reason: PAUSE_REASONS[reason], backlog: this.journal.backlogSize(), budget: this.opts.journalMaxBytes }, 'pausing: no longer acknowledging messages');
+    this.log.warn({ reason: PAUSE_REASONS[reason], backlog: this.store.backlogSize(), budget: this.opts.journalMaxBytes }, 'pausing: no longer acknowledging messages');
     this.closingOnPurpose = true;
     this.client?.end(true);
     clearInterval(this.resumeTimer);
@@ -294,10 +326,10 @@ export class MqttSource {
 
   /** A journal that failed to write is tried again the same way, every RESUME_CHECK_MS. */
   private resumeIfRoom(): void {
-    if (this.journal.backlogSize().bytes >= this.opts.journalMaxBytes * RESUME_BELOW) return;
+    if (this.store.backlogSize().bytes >= this.opts.journalMaxBytes * RESUME_BELOW) return;
     clearInterval(this.resumeTimer);
     this.log.info(
-      { pausedForMs: monotonicMs() - this.pausing!.since, backlog: this.journal.backlogSize(), refusedQos1: this.refused.qos1, lostQos0: this.refused.qos0 },
+      { pausedForMs: monotonicMs() - this.pausing!.since, backlog: this.store.backlogSize(), refusedQos1: this.refused.qos1, lostQos0: this.refused.qos0 },
       'resuming: the journal has room again',
     );
     this.pausing = undefined;

@@ -142,6 +142,13 @@ export const PAGE_HTML = `<!doctype html>
       <div id="journal-full" class="alert" hidden>Le disque réservé est plein : le pont n'accepte plus de messages tant que la base ne les a pas reçus.</div>
     </section>
   </div>
+  <section class="card" id="schools" aria-labelledby="schools-title" hidden>
+    <div class="card-head"><h2 id="schools-title">Écoles</h2><span id="schools-count" class="muted"></span></div>
+    <table>
+      <thead><tr><th>École</th><th>Base de données</th><th>En attente</th><th>Dernier message</th><th>Lignes écrites</th></tr></thead>
+      <tbody id="schools-body"></tbody>
+    </table>
+  </section>
   <section class="card" id="bacs" aria-labelledby="bacs-title">
     <div class="card-head"><h2 id="bacs-title">Bacs</h2><span id="bacs-count" class="muted"></span></div>
     <div id="readings-silence" class="silence-box" role="alert" hidden></div>

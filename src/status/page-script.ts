@@ -382,6 +382,50 @@ export const PAGE_SCRIPT = `
       duration(v.silenceAfterSeconds) + '.';
   }
 
+  /** A bridge serving several schools: one line per school; each school's bacs, controllers and errors are in its web app. */
+  function renderSchools(s, today) {
+    var several = Boolean(s.schools);
+    $('schools').hidden = !several;
+    ['bacs', 'controllers', 'errors'].forEach(function (id) { $(id).hidden = several; });
+    if (!several) return;
+    var body = $('schools-body');
+    clear(body);
+    var down = schoolsWithoutDatabase(s);
+    var served = s.schools.filter(function (e) { return e.subscribed; }).length;
+    $('schools-count').textContent = plural(served, 'école', 'écoles') + (down.length ? ' · ' + plural(down.length, 'base indisponible', 'bases indisponibles') : '');
+    $('database-detail').textContent = 'Bases des écoles : ' + nf.format(served - down.length) + ' sur ' + nf.format(served) + ' reçoivent les écritures.';
+    s.schools.forEach(function (e) {
+      var tr = el('tr');
+      tr.setAttribute('data-ecole', e.ecole);
+      var who = el('div');
+      who.appendChild(el('strong', 'mono', e.ecole));
+      if (!e.subscribed) who.appendChild(el('div', 'muted', 'retirée de SCHOOLS : fin de l’écriture de sa file'));
+      tr.appendChild(cell('École', who));
+      var db = el('div');
+      var badge = el('span');
+      var p = e.database.problem;
+      setBadge(badge, e.database.connected ? 'ok' : 'ko', e.database.connected ? 'Connectée' : (p && p.fix ? 'Écritures suspendues' : 'Déconnectée'));
+      db.appendChild(badge);
+      if (p) db.appendChild(el('div', 'alert problem', p.cause + (p.aFaire || p.fix ? ' — à faire : ' + (p.aFaire || p.fix) : '')));
+      var r = e.recovery;
+      if (r) db.appendChild(el('div', r.lost ? 'alert problem' : 'muted', r.kind === 'refill'
+        ? 'Base revenue en arrière le ' + r.atText + ' : ' + nf.format(r.writtenAgain) + ' sur ' + plural(r.toWriteAgain, 'message réécrit', 'messages réécrits') +
+          (r.lost ? ' ; ceux reçus entre ' + (r.lost.from || 'le début') + ' et ' + (r.lost.to || '?') + ' manquent (JOURNAL_RETAIN)' : '')
+        : 'File locale plus ancienne que la base le ' + r.atText + ' : messages renumérotés puis écrits.'));
+      tr.appendChild(cell('Base de données', db));
+      var j = e.journal;
+      tr.appendChild(cell('En attente', j.entries > 0 ? plural(j.entries, 'message', 'messages') + ' depuis ' + duration(j.oldestAgeSeconds) : 'rien'));
+      tr.appendChild(cell('Dernier message', e.lastReceivedAt ? frDateTime(e.lastReceivedAt, today) + ' (il y a ' + duration(e.lastReceivedAgeSeconds) + ')' : 'aucun depuis le démarrage'));
+      tr.appendChild(cell('Lignes écrites', nf.format(e.rowsWritten)));
+      body.appendChild(tr);
+    });
+  }
+
+  function schoolsWithoutDatabase(s) {
+    if (!s.schools) return [];
+    return s.schools.filter(function (e) { return e.subscribed && !e.database.connected; }).map(function (e) { return e.ecole; });
+  }
+
   function renderOverall(s) {
     var problems = [];
     if (!s.broker.connected) problems.push('broker MQTT déconnecté');
@@ -390,11 +434,16 @@ export const PAGE_SCRIPT = `
     if (s.journal.full || !s.journal.underBudget) problems.push("file d'attente locale pleine");
     if (s.readings && s.readings.silent) problems.push('aucune mesure reçue depuis ' + duration(s.readings.silentForSeconds));
     var silent = s.bacs ? s.bacs.silent : 0;
+    var schoolsDown = schoolsWithoutDatabase(s);
     var banner = $('overall');
     if (problems.length) {
       banner.className = 'banner ko';
       banner.textContent = 'Problème : ' + problems.join(', ') + '.';
       setFavicon('#c62828');
+    } else if (schoolsDown.length) {
+      banner.className = 'banner warn';
+      banner.textContent = 'Attention : base de données indisponible pour ' + schoolsDown.join(', ') + ' (voir « Écoles ») ; leurs messages attendent dans la file locale.';
+      setFavicon('#e0a000');
     } else if (silent) {
       banner.className = 'banner warn';
       banner.textContent = 'Attention : ' + plural(silent, 'capteur silencieux', 'capteurs silencieux') + ' (voir « Bacs »).';
@@ -424,6 +473,7 @@ export const PAGE_SCRIPT = `
     renderClock(s.clock);
     renderJournal(s.journal);
     renderRecovery(s.recovery);
+    renderSchools(s, today);
     renderBacs(s, today);
     renderChart(s.throughput);
     renderControllers(s, today);

@@ -25,8 +25,24 @@ const MESSAGE_SHOWN_CHARS = 1000;
 const CONTROLLERS_SHOWN = 500;
 const DB_READ_TIMEOUT_MS = 2_000;
 
+/** One school of a bridge serving several (docs/schools.md), as the page shows it. */
+export interface SchoolStatus {
+  ecole: string;
+  /** In SCHOOLS; false: removed from it, its journal still written. */
+  subscribed: boolean;
+  database: { connected: boolean; problem: DbProblemView | null };
+  journal: JournalState;
+  /** When its last message was received, in the bridge's zone; null: none since the start. */
+  lastReceivedAt: string | null;
+  lastReceivedAgeSeconds: number | null;
+  /** Rows committed to its database since the start. */
+  rowsWritten: number;
+  recovery: (RecoveryReport & { atText: string }) | null;
+}
+
 export interface StatusDeps {
-  pool: Pool;
+  /** The database the controllers and errors are read from; none when serving several schools. */
+  pool?: Pool;
   metrics: Metrics;
   readiness: () => Readiness;
   journal: () => JournalState;
@@ -39,6 +55,8 @@ export interface StatusDeps {
   clock?: () => ClockSkewState;
   /** The last time the journal and the database disagreed (pipeline/recovery.ts). */
   recovery?: () => RecoveryReport | undefined;
+  /** School mode: each school's state (its problem not yet redacted). */
+  schools?: () => Promise<SchoolStatus[]>;
   now?: () => number;
   dbReadTimeoutMs?: number;
 }
@@ -89,6 +107,8 @@ export interface StatusSnapshot {
   bacs: BacsView | null;
   /** Whether readings arrive at all while subscribed. */
   readings: ReadingsView | null;
+  /** Serving several schools: each one; null for a single-school bridge. */
+  schools: SchoolStatus[] | null;
 }
 
 interface DbLists {
@@ -135,13 +155,14 @@ export class StatusService {
     const readiness = deps.readiness();
     const journal = deps.journal();
     const watch = deps.watch?.();
-    const [lists, totals, current, brokerReconnects, dbReconnects] = await Promise.all([
+    const [lists, totals, current, brokerReconnects, dbReconnects, schools] = await Promise.all([
       // Writes held for a grant or a table (a fix is known): the server answers, reads may work.
-      this.dbLists(readiness.db || Boolean(readiness.dbProblem?.fix), now),
+      deps.pool ? this.dbLists(deps.pool, readiness.db || Boolean(readiness.dbProblem?.fix), now) : unavailable("plusieurs écoles : voir l'application web de chaque école"),
       this.totals(),
       deps.throughput.current(),
       counterTotal(deps.metrics.mqttReconnects),
       counterTotal(deps.metrics.dbReconnects),
+      deps.schools?.(),
     ]);
     return {
       generatedAt: formatDateTime(now),
@@ -164,6 +185,7 @@ export class StatusService {
       ...lists,
       bacs: watch?.bacs ?? null,
       readings: watch?.readings ?? null,
+      schools: schools?.map((school) => ({ ...school, database: { ...school.database, problem: publicDbProblem(school.database.problem ?? undefined) } })) ?? null,
     };
   }
 
@@ -182,11 +204,11 @@ export class StatusService {
     return { received, written, errors };
   }
 
-  private async dbLists(dbAnswers: boolean, now: number): Promise<DbLists> {
+  private async dbLists(pool: Pool, dbAnswers: boolean, now: number): Promise<DbLists> {
     // The drain is the authority on the database: while it sees it unreachable, a connect attempt
     // per page refresh would only add load and wait for the connect timeout.
     if (!dbAnswers) return unavailable('base de données déconnectée');
-    const read = (this.inFlight ??= this.readLists(now).finally(() => (this.inFlight = undefined)));
+    const read = (this.inFlight ??= this.readLists(pool, now).finally(() => (this.inFlight = undefined)));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<DbLists>((resolve) => {
       timer = setTimeout(() => resolve(unavailable('la base de données ne répond pas assez vite')), this.timeoutMs);
@@ -199,10 +221,10 @@ export class StatusService {
   }
 
   /** Both lists on one connection, each failing on its own (e.g. a grant missing on one table). */
-  private async readLists(now: number): Promise<DbLists> {
+  private async readLists(pool: Pool, now: number): Promise<DbLists> {
     let conn: Connection;
     try {
-      conn = await this.deps.pool.getConnection();
+      conn = await pool.getConnection();
     } catch (err) {
       return unavailable(`connexion impossible (${errorCode(err)})`);
     }

@@ -101,6 +101,8 @@ export class SteadyStream {
     private readonly intervalMs: number,
     private readonly firstBac = 1,
     private readonly qos: 0 | 1 = 1,
+    /** Put before every topic, e.g. `ecole/ecole-1/` as a school's broker does (docs/schools.md). */
+    private readonly topicPrefix = '',
   ) {
     this.next = devices.map(() => 0);
     this.acked = devices.map(() => 0);
@@ -108,7 +110,7 @@ export class SteadyStream {
 
   start(): this {
     this.devices.forEach((device, d) => {
-      const topic = `serre/1/bac/${this.firstBac + d}`;
+      const topic = `${this.topicPrefix}serre/1/bac/${this.firstBac + d}`;
       this.timers.push(
         setInterval(() => {
           const i = this.next[d]!;

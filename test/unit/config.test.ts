@@ -303,6 +303,7 @@ describe('loadDbConfig', () => {
       logLevel: 'warn',
       timeZone: 'Europe/Paris',
       db: { host: 'db.example', port: 3306, database: 'parc', user: 'bridge', password: 'pw', retryDelayMs: 5000 },
+      schools: [],
     });
   });
 
@@ -338,5 +339,47 @@ describe('MQTT credentials', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as InstanceType<typeof ConfigError>).problems).toEqual(['MQTT_PASSWORD is set but MQTT_USER is not (set both or neither)']);
     expect(String((error as Error).message)).not.toContain('secret-value');
+  });
+});
+
+describe('SCHOOLS (docs/schools.md)', () => {
+  it('is off by default: one database, no school', () => {
+    expect(loadBridgeConfig(valid()).schools).toEqual([]);
+    expect(loadBridgeConfig(valid({ SCHOOLS: '' })).schools).toEqual([]);
+  });
+
+  it('reads the ids in order, with the database template', () => {
+    const c = loadBridgeConfig(valid({ SCHOOLS: ' ecole-1, lycee-agricole-2 ,ecole-3,', DB_NAME: 'parc_{ecole}' }));
+    expect(c.schools).toEqual(['ecole-1', 'lycee-agricole-2', 'ecole-3']);
+    expect(c.db.database).toBe('parc_{ecole}');
+    expect(loadDbConfig({ ...DB, SCHOOLS: 'ecole-1', DB_NAME: 'parc_{ecole}' }).schools).toEqual(['ecole-1']);
+  });
+
+  it('lists every problem at once: bad ids, a duplicate, DB_NAME without {ecole}, and the other settings', () => {
+    const err = configError(() => loadBridgeConfig(valid({ SCHOOLS: 'ecole-1,Ecole_2,ecole-1,' + 'x'.repeat(33), MQTT_PORT: 'abc' })));
+    expect(err.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^SCHOOLS: "Ecole_2" is not a school id/),
+        expect.stringMatching(/^SCHOOLS: "x{33}" is not a school id/),
+        'SCHOOLS lists ecole-1 twice',
+        expect.stringMatching(/^DB_NAME must contain \{ecole\} when SCHOOLS is set/),
+        expect.stringMatching(/^MQTT_PORT/),
+      ]),
+    );
+    expect(err.problems).toHaveLength(5);
+  });
+
+  it('refuses {ecole} without SCHOOLS, in the bridge and the database commands', () => {
+    const problem = expect.stringMatching(/^DB_NAME contains \{ecole\} but SCHOOLS is not set/);
+    expect(configError(() => loadBridgeConfig(valid({ DB_NAME: 'parc_{ecole}' }))).problems).toEqual([problem]);
+    expect(configError(() => loadDbConfig({ ...DB, DB_NAME: 'parc_{ecole}' })).problems).toEqual([problem]);
+  });
+
+  it('refuses database names MySQL would refuse, and {slot} (schools are partitioned, not slotted)', () => {
+    const err = configError(() => loadBridgeConfig(valid({ SCHOOLS: 'ecole-1,' + 'a'.repeat(32), DB_NAME: 'parc_des_serres_de_la_region_occitanie_{ecole}', MQTT_CLIENT_ID: 'bridge-{slot}' })));
+    expect(err.problems).toEqual([
+      `DB_NAME gives database names longer than 64 characters for ${'a'.repeat(32)}`,
+      expect.stringMatching(/^MQTT_CLIENT_ID with \{slot\} cannot be used with SCHOOLS/),
+    ]);
   });
 });

@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { schoolOfDir } from '../../schools/school-ids.js';
 import { JOURNAL_FILE } from '../../journal/journal.js';
 import { journalDirs, peekJournal, type JournalContents } from '../../journal/older-journals.js';
 import { isAccessProblem, unreadableJournalFix } from '../../journal/unreadable-journal.js';
@@ -71,8 +73,20 @@ export function journalResult(dataDir: string, journals: JournalFinding[]): Chec
   return warn(JOURNALS_LABEL, `${parts.join('; ')}${retainedPart}${heldText}${heldRetained}`, fixes.join('; '));
 }
 
+/** The schools' journals of a bridge serving several (DATA_DIR/ecole-<id>, docs/schools.md). */
+function schoolJournalDirs(dataDir: string): string[] {
+  try {
+    return readdirSync(dataDir)
+      .filter((name) => schoolOfDir(name) !== undefined && existsSync(join(dataDir, name, JOURNAL_FILE)))
+      .sort()
+      .map((name) => join(dataDir, name));
+  } catch {
+    return [];
+  }
+}
+
 export async function checkJournals(dataDir: string | undefined): Promise<CheckResult> {
   if (dataDir === undefined) return skip(JOURNALS_LABEL, 'fix the DATA_DIR setting first');
   const dir = resolve(dataDir);
-  return journalResult(dir, journalDirs(dir).map(findJournal));
+  return journalResult(dir, [...journalDirs(dir), ...schoolJournalDirs(dir)].map(findJournal));
 }

@@ -10,6 +10,8 @@ export interface PartialConfig {
   db: DbConfig | undefined;
   mqtt: MqttConfig | undefined;
   dataDir: string | undefined;
+  /** SCHOOLS (docs/schools.md); empty when not set or not readable. */
+  schools: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -40,19 +42,19 @@ function attempt<T>(load: () => T): T | undefined {
 export function readPartialConfig(env: Env): PartialConfig {
   try {
     const config = loadBridgeConfig(env);
-    return { problems: [], db: config.db, mqtt: config.mqtt, dataDir: config.dataDir };
+    return { problems: [], db: config.db, mqtt: config.mqtt, dataDir: config.dataDir, schools: config.schools };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const bad = new Set(err.problems.map(problemVariable).filter((v): v is string => v !== undefined));
     // Each section is read again with the other sections' bad settings removed (they fall back
     // to their defaults) and required database settings stood in for, so only its own count.
     const badExcept = (keep: (name: string) => boolean) => new Set([...bad].filter((name) => !keep(name)));
-    const db = attempt(() => loadDbConfig(without(env, badExcept((n) => n.startsWith('DB_')))).db);
+    const dbOnly = attempt(() => loadDbConfig(without(env, badExcept((n) => n.startsWith('DB_') || n === 'SCHOOLS'))));
     const mqtt = attempt(() => loadBridgeConfig({ ...without(env, badExcept((n) => n.startsWith('MQTT_'))), ...DB_PLACEHOLDERS }).mqtt);
     // MQTT_TLS=false skips the certificate files, which have nothing to do with DATA_DIR.
     const dataDir = attempt(
       () => loadBridgeConfig({ ...without(env, badExcept((n) => n === 'DATA_DIR')), ...DB_PLACEHOLDERS, MQTT_TLS: 'false' }).dataDir,
     );
-    return { problems: err.problems, db, mqtt, dataDir };
+    return { problems: err.problems, db: dbOnly?.db, mqtt, dataDir, schools: dbOnly?.schools ?? [] };
   }
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { MqttConfig } from '../../config.js';
+import { schoolSubscriptions } from '../../mqtt/topics.js';
 import { ACL_LABEL, checkAcl } from './acl-check.js';
 import { brokerResults, MQTT_LABEL, QOS_LABEL, SAN_LABEL, TLS_LABEL } from './broker-checks.js';
 import { VERSION_LABEL, versionResult } from './broker-version.js';
@@ -23,6 +24,7 @@ import { checkWebAppSchema, WEB_APP_SCHEMA_LABELS } from './schema-checks.js';
 import { checkDbConnection, checkSchema, DB_LABEL, SCHEMA_LABEL } from './db-checks.js';
 import { GALERA_LABEL, galeraResult, nodeNotReady, readGaleraState } from './galera-checks.js';
 import { readPartialConfig } from './partial-config.js';
+import { checkSchoolDatabases, SCHOOLS_LABEL } from './school-checks.js';
 
 /** Every doctor check in order; each line is reported as soon as it is known. */
 
@@ -106,11 +108,12 @@ async function brokerChecks(mqtt: MqttConfig | undefined, now: number, timeoutMs
   return [...brokerResults(target, probe, now), versionResult(target, probe)];
 }
 
-function aclCheck(mqtt: MqttConfig | undefined): CheckResult {
+function aclCheck(mqtt: MqttConfig | undefined, schools: readonly string[]): CheckResult {
   if (!mqtt) return skip(ACL_LABEL, 'fix the MQTT_* settings first');
   const username = brokerUsername(mqtt);
+  const filters = schools.length > 0 ? schoolSubscriptions(schools, '') : undefined;
   // %c in a pattern is the client id; a {slot} template is checked as slot 1.
-  return checkAcl(mqtt.aclFile, username === undefined ? undefined : { username, clientId: mqtt.clientId.replaceAll('{slot}', '1') });
+  return checkAcl(mqtt.aclFile, username === undefined ? undefined : { username, clientId: mqtt.clientId.replaceAll('{slot}', '1') }, filters);
 }
 
 export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
@@ -136,7 +139,9 @@ export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
   ]);
 
   const db = config.db;
-  if (db) {
+  if (db && config.schools.length > 0) {
+    report(await guarded(SCHOOLS_LABEL, () => checkSchoolDatabases(db, config.schools, timeoutMs)));
+  } else if (db) {
     const connected = await checkDbConnection(db, timeoutMs);
     report([connected.result]);
     const connection = connected.connection;
@@ -167,7 +172,7 @@ export async function runDoctor(run: DoctorRun): Promise<CheckResult[]> {
 
   report(await guarded(CERT_LABEL, () => certificateChecks(config.mqtt, now)));
   report(await guarded(TLS_LABEL, () => brokerChecks(config.mqtt, now, timeoutMs)));
-  report(await guarded(ACL_LABEL, () => [aclCheck(config.mqtt)]));
+  report(await guarded(ACL_LABEL, () => [aclCheck(config.mqtt, config.schools)]));
 
   const dataDir = config.dataDir;
   report(
