@@ -26,6 +26,8 @@ export interface BridgeAccount {
   password: string;
   host: string;
   database: string;
+  /** Every database the account writes (school mode: one per school); `database` alone if unset. */
+  databases?: readonly string[];
 }
 
 /**
@@ -69,11 +71,11 @@ export async function createBridgeUser(admin: Pool, account: BridgeAccount, log:
   // The password in the environment is the truth: an existing account gets it too.
   await admin.query('ALTER USER ?@? IDENTIFIED BY ?', [...who, account.password]);
   const wanted = new Map(GRANTS.map(([privileges, table]) => [table, privileges.split(', ')]));
-  const plan = planPrivileges(await heldPrivileges(admin, account), account.database, wanted);
+  const plan = planPrivileges(await heldPrivileges(admin, account), account.databases ?? [account.database], wanted);
   for (const change of plan.grants) await admin.query(...statement('GRANT', change, account));
   for (const change of plan.revokes) await admin.query(...statement('REVOKE', change, account));
   log.info(
-    { user: account.user, host: account.host, database: account.database, granted: plan.grants.length, revoked: plan.revokes.length },
+    { user: account.user, host: account.host, databases: account.databases ?? [account.database], granted: plan.grants.length, revoked: plan.revokes.length },
     'bridge account ready with least privilege',
   );
 }

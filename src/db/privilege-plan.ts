@@ -45,21 +45,24 @@ function key(level: Level): string {
 }
 
 /**
- * `wanted` maps each table of `database` to the privileges the account must hold on it (and
- * nothing else, anywhere).
+ * `wanted` maps each table to the privileges the account must hold on it in each of
+ * `databases` (one, or one per school), and nothing else, anywhere.
  */
-export function planPrivileges(held: HeldPrivilege[], database: string, wanted: Map<string, string[]>): PrivilegePlan {
+export function planPrivileges(held: HeldPrivilege[], databases: string | readonly string[], wanted: Map<string, string[]>): PrivilegePlan {
+  const schemas = typeof databases === 'string' ? [databases] : databases;
   for (const row of held) {
     if (!PRIVILEGE_NAME.test(row.privilege)) throw new Error(`unexpected privilege name ${JSON.stringify(row.privilege)}`);
   }
-  const heldOnTable = (table: string) =>
+  const heldOnTable = (database: string, table: string) =>
     new Set(held.filter((h) => h.schema === database && h.table === table && h.column === null).map((h) => h.privilege));
 
   const grants: PrivilegeChange[] = [];
-  for (const [table, privileges] of wanted) {
-    const have = heldOnTable(table);
-    const lacking = privileges.filter((p) => !have.has(p));
-    if (lacking.length > 0) grants.push({ level: { schema: database, table }, privileges: lacking });
+  for (const database of schemas) {
+    for (const [table, privileges] of wanted) {
+      const have = heldOnTable(database, table);
+      const lacking = privileges.filter((p) => !have.has(p));
+      if (lacking.length > 0) grants.push({ level: { schema: database, table }, privileges: lacking });
+    }
   }
 
   const extra = new Map<string, PrivilegeChange>();
@@ -77,7 +80,7 @@ export function planPrivileges(held: HeldPrivilege[], database: string, wanted: 
       columnExtra.set(id, change);
       continue;
     }
-    const keep = row.schema === database && row.table !== null && (wanted.get(row.table) ?? []).includes(row.privilege);
+    const keep = row.schema !== null && schemas.includes(row.schema) && row.table !== null && (wanted.get(row.table) ?? []).includes(row.privilege);
     if (keep) continue;
     const change = extra.get(key(level)) ?? { level, privileges: [] };
     change.privileges.push(row.privilege);

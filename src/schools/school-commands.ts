@@ -4,7 +4,7 @@
  * that fails is reported and the others go on; the exit code says whether all succeeded.
  */
 import type { DbConfig } from '../config.js';
-import { createBridgeUser, GRANTS, type BridgeAccount } from '../db/create-user.js';
+import { createBridgeUser, type BridgeAccount } from '../db/create-user.js';
 import { migrate } from '../db/migrate.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { errorMessage } from '../error-message.js';
@@ -42,16 +42,11 @@ export function migrateSchools(db: DbConfig, schools: readonly string[], log: Lo
 }
 
 /**
- * The bridge's account with the tables' grants on each school's database and nothing else: made
- * (and its password set) with the first school, the others' grants added to it.
+ * The bridge's account with the tables' grants on each school's database and nothing else, in
+ * one plan: a school's grants are never revoked while another's are worked out.
  */
 export async function createSchoolsBridgeUser(admin: Pool, account: Omit<BridgeAccount, 'database'>, template: string, schools: readonly string[], log: Logger): Promise<number> {
-  const [first, ...others] = schools.map((ecole) => schoolDatabase(template, ecole));
-  await createBridgeUser(admin, { ...account, database: first! }, log);
-  return eachSchool(schools.slice(1), template, log, async (database) => {
-    for (const [privileges, table] of GRANTS) await admin.query(`GRANT ${privileges} ON ??.?? TO ?@?`, [database, table, account.user, account.host]);
-  }).then((code) => {
-    if (code === 0) log.info({ user: account.user, host: account.host, databases: [first, ...others].length }, 'bridge account ready on every school database');
-    return code;
-  });
+  const databases = schools.map((ecole) => schoolDatabase(template, ecole));
+  await createBridgeUser(admin, { ...account, database: databases[0]!, databases }, log);
+  return 0;
 }

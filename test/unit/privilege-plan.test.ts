@@ -57,6 +57,18 @@ describe('planPrivileges', () => {
     expect(plan.grants[0]).toEqual({ level: { schema: DB, table: 'serre' }, privileges: ['SELECT'] });
   });
 
+  it('keeps every school database\'s grants in one plan: none is revoked while another is granted', () => {
+    const school = (schema: string, table: string, privilege: string) => ({ ...on(table, privilege), schema });
+    const held = [usage, school('parc_ecole_1', 'serre', 'SELECT'), school('parc_ecole_1', 'mesure', 'SELECT'), school('parc_ecole_1', 'mesure', 'INSERT'), school('parc_old', 'serre', 'SELECT')];
+    expect(planPrivileges(held, ['parc_ecole_1', 'parc_ecole_2'], wanted)).toEqual({
+      grants: [
+        { level: { schema: 'parc_ecole_2', table: 'serre' }, privileges: ['SELECT'] },
+        { level: { schema: 'parc_ecole_2', table: 'mesure' }, privileges: ['SELECT', 'INSERT'] },
+      ],
+      revokes: [{ level: { schema: 'parc_old', table: 'serre' }, privileges: ['SELECT'] }],
+    });
+  });
+
   it('refuses a privilege name that is not one', () => {
     expect(() => planPrivileges([on('serre', 'SELECT; DROP TABLE x')], DB, wanted)).toThrow(/unexpected privilege name/);
   });
