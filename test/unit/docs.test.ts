@@ -37,6 +37,7 @@ const TRANSLATIONS: [en: string, fr: string][] = [
   ['docs/operations.md', 'docs/fr/exploitation.md'],
   ['docs/security.md', 'docs/fr/securite.md'],
   ['docs/recovery.md', 'docs/fr/recuperation.md'],
+  ['docs/scaling-out.md', 'docs/fr/montee-en-charge.md'],
 ];
 
 describe('links', () => {
