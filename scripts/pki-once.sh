@@ -29,7 +29,8 @@ if [[ $# -eq 0 && -n ${BROKER_LAN_IP:-} ]]; then
   read -r -a addresses <<<"${BROKER_LAN_IP//,/ }"
   set -- "${addresses[@]}"
 fi
-[[ $# -ge 1 ]] || { echo "usage: $(basename "$0") <LAN_IP> [more IPs or DNS names] (or set BROKER_LAN_IP)" >&2; exit 2; }
+# Without an address, a complete PKI is kept as it is (a school's .env from the original
+# bridge.py has no BROKER_LAN_IP): the address is needed only to make a broker certificate.
 
 # server-certs.sh puts these in the SAN as IP: entries, everything else as DNS: entries.
 is_ip_address() {
@@ -63,6 +64,13 @@ broker_cert_problem() {
 }
 
 broker_problem=$(broker_cert_problem "$@")
+if [[ $# -eq 0 && -n $broker_problem ]]; then
+  echo "pki: the broker certificate must be made ($broker_problem), and BROKER_LAN_IP is not set: set it in .env to" \
+    "the server's address on the LAN (the address the ESP32s connect to), e.g. BROKER_LAN_IP=192.168.42.10, then run" \
+    "docker compose up -d again. Nothing was changed." >&2
+  echo "usage: $(basename "$0") <LAN_IP> [more IPs or DNS names] (or set BROKER_LAN_IP)" >&2
+  exit 2
+fi
 bridge_missing=0
 [[ -f $client_dir/client.crt && -f $client_dir/client.key ]] || bridge_missing=1
 crl_missing=0
@@ -85,7 +93,7 @@ if [[ -f $server_dir/ca.crt && ! -f $server_dir/ca.key ]]; then
 fi
 
 if [[ -z $broker_problem ]]; then
-  note "pki: keeping the broker certificate $server_dir/server.crt ($*)"
+  note "pki: keeping the broker certificate $server_dir/server.crt (${*:-BROKER_LAN_IP not set: not checked against an address})"
 else
   note "pki: making the broker certificate: $broker_problem"
   "$mosquitto_dir/server-certs.sh" "$@"

@@ -320,6 +320,19 @@ describe('docker-compose.yml', () => {
     expect(check).toContain('does match');
   });
 
+  it("keeps a school's complete PKI when its .env (from the original bridge.py) has no BROKER_LAN_IP, and asks for it only to make one", () => {
+    const dir = tempDir('parc-compose-pki-no-ip-');
+    runPkiService(dir);
+    const first = issued(dir);
+    expect(runPkiService(dir, { BROKER_LAN_IP: '' })).toMatch(/keeping the broker certificate .*BROKER_LAN_IP not set/);
+    expect(issued(dir)).toEqual(first);
+    const empty = tempDir('parc-compose-pki-none-');
+    const { status, stderr } = pkiService(empty, { BROKER_LAN_IP: '' });
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/the broker certificate must be made \(there is no CA yet\), and BROKER_LAN_IP is not set: set it in \.env.*Nothing was changed/);
+    expect(existsSync(path.join(empty, 'server-certs/ca.crt'))).toBe(false);
+  });
+
   /** What the broker and the bridge load: a change in any of them is a re-issue. */
   const ISSUED = ['server-certs/ca.crt', 'server-certs/server.crt', 'server-certs/server.key', 'server-certs/ca.crl', 'client-certs/client.crt', 'client-certs/client.key'];
   const issued = (dir: string) => ISSUED.map((f) => readFileSync(path.join(dir, f), 'utf8'));
