@@ -28,6 +28,11 @@ export interface BridgeAccount {
   database: string;
   /** Every database the account writes (school mode: one per school); `database` alone if unset. */
   databases?: readonly string[];
+  /**
+   * Databases whose grants are kept though this run does not ask for them: in school mode, the
+   * schools other instances serve with the same account.
+   */
+  alsoKept?: (schema: string) => boolean;
 }
 
 /**
@@ -71,9 +76,22 @@ export async function createBridgeUser(admin: Pool, account: BridgeAccount, log:
   // The password in the environment is the truth: an existing account gets it too.
   await admin.query('ALTER USER ?@? IDENTIFIED BY ?', [...who, account.password]);
   const wanted = new Map(GRANTS.map(([privileges, table]) => [table, privileges.split(', ')]));
-  const plan = planPrivileges(await heldPrivileges(admin, account), account.databases ?? [account.database], wanted);
-  for (const change of plan.grants) await admin.query(...statement('GRANT', change, account));
+  const plan = planPrivileges(await heldPrivileges(admin, account), account.databases ?? [account.database], wanted, account.alsoKept);
+  // A database that refuses its grants (not migrated yet) does not keep the others from theirs.
+  const refused = new Map<string, string>();
+  for (const change of plan.grants) {
+    try {
+      await admin.query(...statement('GRANT', change, account));
+    } catch (err) {
+      refused.set(change.level.schema ?? '*', (err as Error).message);
+    }
+  }
   for (const change of plan.revokes) await admin.query(...statement('REVOKE', change, account));
+  if (refused.size > 0) {
+    throw new Error(
+      `the grants failed on ${[...refused].map(([schema, why]) => `${schema} (${why})`).join('; ')}; the other databases have theirs. Run migrate on those databases, then create-db-user again`,
+    );
+  }
   log.info(
     { user: account.user, host: account.host, databases: account.databases ?? [account.database], granted: plan.grants.length, revoked: plan.revokes.length },
     'bridge account ready with least privilege',

@@ -48,7 +48,13 @@ function key(level: Level): string {
  * `wanted` maps each table to the privileges the account must hold on it in each of
  * `databases` (one, or one per school), and nothing else, anywhere.
  */
-export function planPrivileges(held: HeldPrivilege[], databases: string | readonly string[], wanted: Map<string, string[]>): PrivilegePlan {
+export function planPrivileges(
+  held: HeldPrivilege[],
+  databases: string | readonly string[],
+  wanted: Map<string, string[]>,
+  /** Databases whose wanted privileges are kept though not asked for (other instances' schools). */
+  alsoKept: (schema: string) => boolean = () => false,
+): PrivilegePlan {
   const schemas = typeof databases === 'string' ? [databases] : databases;
   for (const row of held) {
     if (!PRIVILEGE_NAME.test(row.privilege)) throw new Error(`unexpected privilege name ${JSON.stringify(row.privilege)}`);
@@ -80,7 +86,8 @@ export function planPrivileges(held: HeldPrivilege[], databases: string | readon
       columnExtra.set(id, change);
       continue;
     }
-    const keep = row.schema !== null && schemas.includes(row.schema) && row.table !== null && (wanted.get(row.table) ?? []).includes(row.privilege);
+    const keep =
+      row.schema !== null && (schemas.includes(row.schema) || alsoKept(row.schema)) && row.table !== null && (wanted.get(row.table) ?? []).includes(row.privilege);
     if (keep) continue;
     const change = extra.get(key(level)) ?? { level, privileges: [] };
     change.privileges.push(row.privilege);

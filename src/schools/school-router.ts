@@ -100,7 +100,10 @@ export class SchoolRouter implements MessageStore {
     this.dropped.count += 1;
     const now = monotonicMs();
     if (now - this.dropped.loggedAt < DROPPED_LOG_INTERVAL_MS) return;
-    this.log.warn({ topic, dropped: this.dropped.count }, 'a message of no school this bridge serves (SCHOOLS) was dropped');
+    this.log.error(
+      { topic, dropped: this.dropped.count },
+      'a message of no school this bridge serves or served (SCHOOLS, no ecole-<id> folder in DATA_DIR) was acknowledged and dropped: add the school to SCHOOLS to keep its next ones',
+    );
     this.dropped = { count: 0, loggedAt: now };
   }
 }

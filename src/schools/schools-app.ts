@@ -18,6 +18,7 @@ import { errorMessage } from '../error-message.js';
 import { HttpServer, type Readiness } from '../http/server.js';
 import { JOURNAL_FILE, Journal } from '../journal/journal.js';
 import { peekJournal } from '../journal/older-journals.js';
+import { unreadableJournalFix } from '../journal/unreadable-journal.js';
 import { ConnectionPackets } from '../journal/recent-packets.js';
 import type { Logger } from '../logger.js';
 import { Metrics, type JournalState } from '../metrics.js';
@@ -59,7 +60,7 @@ export class SchoolsApp {
     readonly log: Logger,
   ) {
     const earlierFilters = singleSchoolFilters(config);
-    const retired = schoolsToFinish(config, earlierFilters).filter((school) => !config.schools.includes(school));
+    const retired = schoolsToFinish(config, earlierFilters, log).filter((school) => !config.schools.includes(school));
     const sizing = schoolSizing(config.schools.length + retired.length, config.batchSize);
     const packets = new ConnectionPackets();
     this.connections = new SharedConnections(config.db, config.dbStatementTimeoutMs);
@@ -263,11 +264,12 @@ function singleSchoolFilters(config: BridgeConfig): string[] {
 }
 
 /**
- * Schools this bridge served before: those whose journal in DATA_DIR holds entries, and those
- * its broker session is still subscribed to (their queued messages arrive at the first
- * connection, before the unsubscription).
+ * Schools this bridge served before: those its broker session is still subscribed to, and
+ * every one with a journal folder in DATA_DIR. Their queued messages may arrive at any later
+ * connection (an unsubscription does not empty the broker's queue): each keeps its journal,
+ * its drain and its database, so that none is acknowledged without being written.
  */
-function schoolsToFinish(config: BridgeConfig, earlierFilters: string[]): string[] {
+function schoolsToFinish(config: BridgeConfig, earlierFilters: string[], log: Logger): string[] {
   const found = new Set<string>();
   for (const filter of readSessionFilters(config.dataDir) ?? earlierFilters) {
     const school = splitSchoolTopic(filter.replace(/^\$share\/[^/]+\//, ''))?.school;
@@ -283,8 +285,12 @@ function schoolsToFinish(config: BridgeConfig, earlierFilters: string[]): string
     const school = schoolOfDir(name);
     if (school === undefined || found.has(school) || config.schools.includes(school)) continue;
     // One another bridge holds is its own business (it fails this one's start if it is a SCHOOLS one).
-    const contents = peekJournal(join(config.dataDir, name), config.journalSync);
-    if (contents !== 'locked' && contents.entries > 0) found.add(school);
+    try {
+      if (peekJournal(join(config.dataDir, name), config.journalSync) !== 'locked') found.add(school);
+    } catch (err) {
+      // A damaged journal of a school no longer served must not keep the others from starting.
+      log.warn({ school, file: join(config.dataDir, name), err: errorMessage(err), fix: unreadableJournalFix(err) }, 'the journal of a school no longer served cannot be opened; the bridge starts without it');
+    }
   }
   return [...found];
 }

@@ -82,13 +82,14 @@ describe('the per-controller ACL', () => {
     const db = await createTestDatabase();
     try {
       const out = path.join(tempDir('parc-acl-'), 'acl.generated');
-      const run = (env: Record<string, string>) =>
-        spawnSync(process.execPath, [CLI, 'acl', '--out', out], { env: { PATH: process.env.PATH ?? '', ...db.env(), ...env }, encoding: 'utf8', timeout: 60_000 });
-      const none = run({});
+      const run = (...args: string[]) =>
+        spawnSync(process.execPath, [CLI, 'acl', '--out', out, ...args], { env: { PATH: process.env.PATH ?? '', ...db.env() }, encoding: 'utf8', timeout: 60_000 });
+      const none = run();
       expect(none.status).toBe(0);
       expect(none.stderr).toContain('acl: no school bridged to this broker (--school, SCHOOLS): a school broker (CN=site-bridge-<id>) may publish nothing');
-      const some = run({ SCHOOLS: 'ecole-1' });
-      expect(some.stderr).toContain('acl: 1 school(s) from SCHOOLS, each writing under its own ecole/<id>/: site-bridge-ecole-1');
+      const some = run('--school', 'ecole-1');
+      expect(some.status).toBe(0);
+      expect(some.stderr).toContain('acl: 1 school(s) from --school, each writing under its own ecole/<id>/: site-bridge-ecole-1');
       expect(readFileSync(out, 'utf8')).toMatch(/^user site-bridge-ecole-1\ntopic write ecole\/ecole-1\/serre\/\+\/bac\/\+$/m);
     } finally {
       await db.drop();

@@ -69,6 +69,12 @@ describe('planPrivileges', () => {
     });
   });
 
+  it("keeps the grants on other instances' school databases when asked to", () => {
+    const held = [usage, { ...on('serre', 'SELECT'), schema: 'parc_ecole_9' }, { ...on('serre', 'SELECT'), schema: 'parc_old' }];
+    const plan = planPrivileges(held, ['parc_ecole_1'], wanted, (schema) => /^parc_ecole_[a-z0-9-]+$/.test(schema));
+    expect(plan.revokes).toEqual([{ level: { schema: 'parc_old', table: 'serre' }, privileges: ['SELECT'] }]);
+  });
+
   it('refuses a privilege name that is not one', () => {
     expect(() => planPrivileges([on('serre', 'SELECT; DROP TABLE x')], DB, wanted)).toThrow(/unexpected privilege name/);
   });
