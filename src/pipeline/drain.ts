@@ -265,8 +265,8 @@ export class Drain {
     const position: PositionRow | undefined = row && {
       journalId: String(row.journal_id),
       lastSeq: Number(row.last_seq),
-      // DATETIME keeps whole seconds: the end of that second, on the bridge's clock.
-      movedAtMs: Number(row.moved_at) * 1000 + 999 + skewMs,
+      // DATETIME keeps whole seconds: the start of that second (the earliest it can have been), on the bridge's clock.
+      movedAtMs: Number(row.moved_at) * 1000 + skewMs,
     };
     const journal = this.journal;
     const decision = decide(

@@ -24,7 +24,10 @@ import { formatDateTime } from '../time.js';
 export interface PositionRow {
   journalId: string;
   lastSeq: number;
-  /** When the database last moved it, on the bridge's clock (its NOW() shifted by the skew). */
+  /**
+   * When the database last moved it, on the bridge's clock (its NOW() shifted by the skew): the
+   * start of the second its DATETIME keeps, so never later than the real moment.
+   */
   movedAtMs: number;
 }
 
@@ -62,10 +65,10 @@ export type Recovery =
   | { kind: 'refill'; databaseSeq: number | undefined; from: number; upTo: number; lost: { fromSeq: number; toSeq: number } | undefined };
 
 /**
- * Receipt and commit times come from two clocks, and the database keeps whole seconds: what is
- * closer than this is not told apart (the clock skew monitor warns past 60 s).
+ * Receipt and commit times come from two clocks (their skew is measured at each comparison):
+ * what is closer than this is not told apart, and counts on the side that loses nothing.
  */
-export const CLOCK_MARGIN_MS = 2_000;
+export const CLOCK_MARGIN_MS = 1_000;
 
 /**
  * `first`: the drain's first reconciliation since the process started (the only one that can
@@ -75,7 +78,8 @@ export function decide(row: PositionRow | undefined, journal: JournalMarks, firs
   const committed = journal.committedUpTo;
   if (row && row.journalId !== journal.id) {
     // A row another journal wrote before this one ever committed: the database was put back to
-    // a time before this journal (e.g. DATA_DIR made anew, then an older dump restored).
+    // a time before this journal (e.g. DATA_DIR made anew, then an older dump restored). Too
+    // close to tell: written on, as a second bridge with the same client id would need.
     const older = journal.positionSinceMs !== undefined && row.movedAtMs < journal.positionSinceMs - CLOCK_MARGIN_MS;
     if (!older || committed <= journal.positionBase) return { kind: 'other-journal', otherJournalId: row.journalId };
     return refill(undefined, journal);
@@ -91,11 +95,13 @@ function ahead(at: number, row: PositionRow | undefined, journal: JournalMarks, 
   if (!first) {
     return at <= journal.lastSequence ? { kind: 'skip', to: at } : { kind: 'journal-behind', databaseSeq: at, inDatabaseUpTo: journal.committedUpTo };
   }
-  // Entries never compared with the database may still be in it: those received before its
-  // last commit (they were written by the run that received them, then this file went back).
+  // Entries never compared with the database may still be in it: those received clearly before
+  // its last commit (written by the run that received them, then this file went back). One
+  // received after it, or too close to tell, is new: numbered again, at worst written twice,
+  // never taken for written.
   const earlier = journal.earlierRunsUpTo;
   const upTo = Math.min(at, journal.lastSequence);
-  const received = row && upTo > earlier ? journal.lastReceivedBy(row.movedAtMs + CLOCK_MARGIN_MS, earlier, upTo) : undefined;
+  const received = row && upTo > earlier ? journal.lastReceivedBy(row.movedAtMs - CLOCK_MARGIN_MS, earlier, upTo) : undefined;
   const mayHold = Math.max(earlier, received ?? earlier);
   return at <= mayHold ? { kind: 'skip', to: at } : { kind: 'journal-behind', databaseSeq: at, inDatabaseUpTo: mayHold };
 }

@@ -170,10 +170,12 @@ describe('the position row', () => {
       await drained(journal);
       return drain;
     })(), journal);
-    // The database does not answer at first: 10 entries received, not compared.
+    // The database does not answer at first: 10 entries received, not compared; it answers a few
+    // seconds later.
     journal = open(dir);
     append(journal, 4, 10, 20);
     journal.close();
+    await sleep(3_000);
     const snapshot = tempDir('row-snapshot-copy-');
     cpSync(dir, snapshot, { recursive: true }); // the nightly VM snapshot
     journal = open(dir);
