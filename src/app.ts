@@ -30,7 +30,7 @@ import { statusRoutes } from './status/status-page.js';
 import { StatusService } from './status/status-service.js';
 import { SummaryLog } from './status/summary-log.js';
 import { ThroughputSampler } from './status/throughput.js';
-import { daysUntilExpiry, readCertificate } from './tls/certificates.js';
+import { observeCertificates } from './watch/certificate-expiry.js';
 import { errorMessage } from './error-message.js';
 import { monotonicMs } from './time.js';
 
@@ -200,7 +200,7 @@ export class App {
       },
       'parc-bridge starting',
     );
-    this.observeCertificates();
+    observeCertificates(this.config.mqtt.tls, this.metrics, this.log);
     // Before the first PUBACK: a journal older than the database must number what it receives
     // after the database's position (pipeline/recovery.ts). A database that does not answer
     // does not hold the start: the drain compares once it answers.
@@ -266,19 +266,5 @@ export class App {
     if (flushed) this.log.info({ ms: Math.round(monotonicMs() - started) }, 'stopped; journal fully written to the database');
     else this.log.warn({ backlog }, 'stopped before the journal was fully written; the rest is kept on disk for the next start');
     return flushed;
-  }
-
-  private observeCertificates(): void {
-    const tls = this.config.mqtt.tls;
-    if (!tls) return;
-    for (const [name, file] of [['client', tls.certFile], ['ca', tls.caFile]] as const) {
-      try {
-        const days = daysUntilExpiry(readCertificate(file));
-        this.metrics.certificateExpiryDays.set({ certificate: name }, days);
-        if (days < 30) this.log.warn({ certificate: name, file, days }, 'certificate expires soon');
-      } catch (err) {
-        this.log.warn({ certificate: name, file, err: errorMessage(err) }, 'cannot read certificate');
-      }
-    }
   }
 }

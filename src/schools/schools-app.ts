@@ -30,7 +30,7 @@ import { statusRoutes } from '../status/status-page.js';
 import { StatusService, type SchoolStatus } from '../status/status-service.js';
 import { SummaryLog } from '../status/summary-log.js';
 import { ThroughputSampler } from '../status/throughput.js';
-import { daysUntilExpiry, readCertificate } from '../tls/certificates.js';
+import { observeCertificates } from '../watch/certificate-expiry.js';
 import { formatDateTime, monotonicMs } from '../time.js';
 import { schoolOfDir, splitSchoolTopic } from './school-ids.js';
 import { SchoolPipeline } from './school-pipeline.js';
@@ -175,7 +175,7 @@ export class SchoolsApp {
       },
       'parc-bridge starting for several schools',
     );
-    this.observeCertificates();
+    observeCertificates(this.config.mqtt.tls, this.metrics, this.log);
     // Before the first PUBACK, each school's journal is compared with its database when it
     // answers in time; one that does not answer is compared later (as a single bridge does).
     const compared = Promise.all(this.schools.map((school) => school.start(this.log)));
@@ -224,20 +224,6 @@ export class SchoolsApp {
     if (waiting.length === 0) this.log.info({ ms: Math.round(monotonicMs() - started) }, "stopped; every school's journal fully written to its database");
     else this.log.warn({ waiting }, 'stopped before every journal was fully written; the rest is kept on disk for the next start');
     return waiting.length === 0;
-  }
-
-  private observeCertificates(): void {
-    const tls = this.config.mqtt.tls;
-    if (!tls) return;
-    for (const [name, file] of [['client', tls.certFile], ['ca', tls.caFile]] as const) {
-      try {
-        const days = daysUntilExpiry(readCertificate(file));
-        this.metrics.certificateExpiryDays.set({ certificate: name }, days);
-        if (days < 30) this.log.warn({ certificate: name, file, days }, 'certificate expires soon');
-      } catch (err) {
-        this.log.warn({ certificate: name, file, err: errorMessage(err) }, 'cannot read certificate');
-      }
-    }
   }
 }
 
