@@ -13,11 +13,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { CLI } from './bridge-process.js';
-import { localConfig, superviseMosquitto, type Broker } from './broker.js';
+import { deviceClient, localConfig, superviseMosquitto, waitForLog, type Broker } from './broker.js';
 import { atExit, tempDir } from './cleanup.js';
-import { clientPaths, REPO_ROOT, runScript, type Pki } from './pki.js';
+import { clientPaths, makePki, REPO_ROOT, runScript, type Pki } from './pki.js';
 import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
 const SITE_DIR = path.join(REPO_ROOT, 'deploy', 'site-broker');
@@ -177,4 +179,23 @@ export async function startSchoolBroker(school: string, pki: Pki, central: Centr
   await writeFile(confFile, `${localConfig(shipped, new Map([[8883, port]]), paths)}\n${opts.bridgeExtra ?? ''}\n`);
   const broker = await superviseMosquitto(confFile, port, pki, dataDir);
   return Object.assign(broker, { school, pki, link });
+}
+
+/** A central broker and one school broker per name, each school's bridge connected to it. */
+export async function startRegion(names: string[], opts: SchoolOptions = {}): Promise<{ central: CentralBroker; schools: SchoolBroker[] }> {
+  const [centralPki, ...schoolPkis] = await Promise.all([makePki(), ...names.map(() => makePki())]);
+  const central = await startCentralBroker(centralPki!, names);
+  const schools: SchoolBroker[] = [];
+  for (const [k, school] of names.entries()) {
+    schools.push(await startSchoolBroker(school, schoolPkis[k]!, central, opts));
+    await waitForLog(central, new RegExp(`New bridge connected .* as site-bridge-${school} `), 30_000);
+  }
+  return { central, schools };
+}
+
+/** A device of the school (its own CA), reconnecting quickly, once connected. */
+export async function schoolDevice(school: SchoolBroker, mac: string, opts: IClientOptions = {}): Promise<MqttClient> {
+  const client = deviceClient(school, { ...(await school.pki.client(mac)), caFile: school.pki.caFile }, { reconnectPeriod: 500, ...opts });
+  await waitFor(`device ${mac} of ${school.school} connected`, () => client.connected, 15_000);
+  return client;
 }

@@ -7,12 +7,10 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { deviceClient, waitForLog } from '../helpers/broker.js';
-import { makePki } from '../helpers/pki.js';
-import { startCentralBroker, startSchoolBroker, type CentralBroker, type SchoolBroker } from '../helpers/site-brokers.js';
+import { schoolDevice, startRegion, type CentralBroker, type SchoolBroker } from '../helpers/site-brokers.js';
 import { centralSubscriber } from '../helpers/site-central-subscriber.js';
 import { SchoolReadings, waitForSchoolDelivery, type CentralSink } from '../helpers/site-delivery.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { sleep } from '../helpers/wait.js';
 
 const SCHOOLS = ['ecole-1', 'ecole-2'];
 const CUT_MS = 20_000;
@@ -23,17 +21,12 @@ const FAST_RETRY = 'restart_timeout 2 5';
 
 let central: CentralBroker;
 let sink: CentralSink;
-const schools: SchoolBroker[] = [];
+let schools: SchoolBroker[] = [];
 const devices: MqttClient[] = [];
 
 beforeAll(async () => {
-  const [centralPki, ...schoolPkis] = await Promise.all([makePki(), ...SCHOOLS.map(() => makePki())]);
-  central = await startCentralBroker(centralPki!, SCHOOLS);
+  ({ central, schools } = await startRegion(SCHOOLS, { bridgeExtra: FAST_RETRY }));
   sink = await centralSubscriber(central, SCHOOLS);
-  for (const [k, school] of SCHOOLS.entries()) {
-    schools.push(await startSchoolBroker(school, schoolPkis[k]!, central, { bridgeExtra: FAST_RETRY }));
-    await waitForLog(central, new RegExp(`New bridge connected .* as site-bridge-${school} `), 30_000);
-  }
 });
 
 afterAll(async () => {
@@ -44,9 +37,8 @@ afterAll(async () => {
 });
 
 async function device(school: SchoolBroker, mac: string): Promise<MqttClient> {
-  const client = deviceClient(school, { ...(await school.pki.client(mac)), caFile: school.pki.caFile }, { reconnectPeriod: 500 });
+  const client = await schoolDevice(school, mac);
   devices.push(client);
-  await waitFor(`device ${mac} of ${school.school} connected`, () => client.connected, 15_000);
   return client;
 }
 

@@ -10,10 +10,8 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mosquittoVersion, sharedSubscriptionsSurviveRestart } from '../../src/ops/doctor/broker-version.js';
 import { CLI } from '../helpers/bridge-process.js';
-import { deviceClient, waitForLog } from '../helpers/broker.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { makePki } from '../helpers/pki.js';
-import { startCentralBroker, startSchoolBroker, type CentralBroker, type SchoolBroker } from '../helpers/site-brokers.js';
+import { schoolDevice, startRegion, type CentralBroker, type SchoolBroker } from '../helpers/site-brokers.js';
 import { bridgeClient } from '../helpers/site-central-subscriber.js';
 import { compareDelivery, readingKey, SchoolReadings } from '../helpers/site-delivery.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -24,16 +22,11 @@ const BRIDGE_RETRY_MS = 5_000;
 
 let central: CentralBroker;
 let db: TestDatabase;
-const schools: SchoolBroker[] = [];
+let schools: SchoolBroker[] = [];
 const clients: MqttClient[] = [];
 
 beforeAll(async () => {
-  const [centralPki, ...schoolPkis] = await Promise.all([makePki(), ...SCHOOLS.map(() => makePki())]);
-  central = await startCentralBroker(centralPki!, SCHOOLS);
-  for (const [k, school] of SCHOOLS.entries()) {
-    schools.push(await startSchoolBroker(school, schoolPkis[k]!, central, { bridgeExtra: 'restart_timeout 2 5' }));
-    await waitForLog(central, new RegExp(`New bridge connected .* as site-bridge-${school} `), 30_000);
-  }
+  ({ central, schools } = await startRegion(SCHOOLS, { bridgeExtra: 'restart_timeout 2 5' }));
   db = await createTestDatabase();
 });
 
@@ -107,9 +100,8 @@ it('across a central broker restart: plain persistent subscriptions split by sch
 
   const streams = await Promise.all(
     schools.map(async (school, k) => {
-      const d = deviceClient(school, { ...(await school.pki.client(`24:6F:28:00:0${k + 1}:01`)), caFile: school.pki.caFile }, { reconnectPeriod: 500 });
+      const d = await schoolDevice(school, `24:6F:28:00:0${k + 1}:01`);
       clients.push(d);
-      await waitFor('device connected', () => d.connected, 15_000);
       return new SchoolReadings(k, [{ client: d, bac: 1, qos: 0 }], 50).start();
     }),
   );

@@ -5,13 +5,11 @@
  * same topics in both schools; the link of one school is cut for 20 s. Every reading lands in
  * its school's database, none in the other's, none lost; a controller's Last Will ends offline.
  */
-import type { MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { deviceClient, waitForLog } from '../helpers/broker.js';
-import { makePki } from '../helpers/pki.js';
 import { createSchoolDatabases, type SchoolDatabases } from '../helpers/schools.js';
 import { centralBridge } from '../helpers/site-bridge-sink.js';
-import { startCentralBroker, startSchoolBroker, type CentralBroker, type SchoolBroker } from '../helpers/site-brokers.js';
+import { schoolDevice, startRegion, type CentralBroker, type SchoolBroker } from '../helpers/site-brokers.js';
 import { SchoolReadings, waitForSchoolDelivery, type CentralSink } from '../helpers/site-delivery.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -24,18 +22,13 @@ const FAST_RETRY = 'restart_timeout 2 5';
 let central: CentralBroker;
 let databases: SchoolDatabases;
 let sink: CentralSink;
-const schools: SchoolBroker[] = [];
+let schools: SchoolBroker[] = [];
 const devices: MqttClient[] = [];
 
 beforeAll(async () => {
-  const [centralPki, ...schoolPkis] = await Promise.all([makePki(), ...SCHOOLS.map(() => makePki())]);
-  central = await startCentralBroker(centralPki!, SCHOOLS);
+  ({ central, schools } = await startRegion(SCHOOLS, { bridgeExtra: FAST_RETRY }));
   databases = await createSchoolDatabases(SCHOOLS);
   sink = await centralBridge(central, databases);
-  for (const [k, school] of SCHOOLS.entries()) {
-    schools.push(await startSchoolBroker(school, schoolPkis[k]!, central, { bridgeExtra: FAST_RETRY }));
-    await waitForLog(central, new RegExp(`New bridge connected .* as site-bridge-${school} `), 30_000);
-  }
 });
 
 afterAll(async () => {
@@ -46,10 +39,9 @@ afterAll(async () => {
   await databases?.drop();
 });
 
-async function device(school: SchoolBroker, mac: string, opts: Parameters<typeof deviceClient>[2] = {}): Promise<MqttClient> {
-  const client = deviceClient(school, { ...(await school.pki.client(mac)), caFile: school.pki.caFile }, { reconnectPeriod: 500, ...opts });
+async function device(school: SchoolBroker, mac: string, opts: IClientOptions = {}): Promise<MqttClient> {
+  const client = await schoolDevice(school, mac, opts);
   devices.push(client);
-  await waitFor(`device ${mac} of ${school.school} connected`, () => client.connected, 15_000);
   return client;
 }
 
