@@ -307,9 +307,12 @@ export class Drain {
         journal.markCommitted(decision.to);
         return;
       case 'journal-behind': {
-        const renumbered = journal.skipAhead(decision.databaseSeq, decision.inDatabaseUpTo);
+        // Said before it is done: a crash right after the renumbering must not leave it unsaid
+        // (the next start finds the journal in step); one before it says it again.
+        const renumbered = Math.max(0, journal.lastSequence - decision.inDatabaseUpTo);
         const summary = recoveryText.journalBehind(decision.databaseSeq, decision.inDatabaseUpTo, renumbered);
         this.log.error({ databaseSeq: decision.databaseSeq, journalUpTo: decision.inDatabaseUpTo, renumbered, journalId: journal.id }, summary);
+        journal.skipAhead(decision.databaseSeq, decision.inDatabaseUpTo);
         this.lastRecovery = { kind: 'journal-behind', at: Date.now(), summary, toWriteAgain: 0, writtenAgain: 0, lost: undefined };
         return;
       }
