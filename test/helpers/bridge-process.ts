@@ -71,12 +71,9 @@ export async function startBridge(env: Record<string, string>, opts: { waitReady
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('exit', (code) => {
-      running.delete(child);
-      resolve(code);
-    });
-  });
+  child.on('exit', () => running.delete(child));
+  // 'close', not 'exit': what the process wrote before it died is read to the end first.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
 
   const bridge: BridgeProcess = {
     httpPort,
