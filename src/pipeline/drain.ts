@@ -307,8 +307,8 @@ export class Drain {
         journal.markCommitted(decision.to);
         return;
       case 'journal-behind': {
-        // Said before it is done: a crash right after the renumbering must not leave it unsaid
-        // (the next start finds the journal in step); one before it says it again.
+        // Said before it is done: a crash right after it must not leave it unsaid (the next
+        // start finds the journal in step); a crash before it says it again.
         const renumbered = Math.max(0, journal.lastSequence - decision.inDatabaseUpTo);
         const summary = recoveryText.journalBehind(decision.databaseSeq, decision.inDatabaseUpTo, renumbered);
         this.log.error({ databaseSeq: decision.databaseSeq, journalUpTo: decision.inDatabaseUpTo, renumbered, journalId: journal.id }, summary);
@@ -327,11 +327,7 @@ export class Drain {
     const toWriteAgain = decision.upTo - decision.from;
     const summary = recoveryText.refill(decision.databaseSeq, decision.from, decision.upTo, journal.receivedAtOrBefore(decision.from + 1), journal.receivedAtOrBefore(decision.upTo));
     const lost = decision.lost && this.lostRange(decision.lost);
-    journal.rewindTo(decision.from);
-    this.limiter.reset();
-    const report: RecoveryReport = { kind: 'refill', at: Date.now(), summary, toWriteAgain, writtenAgain: 0, lost };
-    this.lastRecovery = report;
-    this.refill = toWriteAgain > 0 ? { upTo: decision.upTo, report } : undefined;
+    // Said before the journal goes back, as for a journal behind (carryOut).
     this.log.warn({ databaseSeq: decision.databaseSeq, from: decision.from, upTo: decision.upTo, entries: toWriteAgain, journalId: journal.id }, summary);
     if (lost) {
       this.observer.entriesNotRefilled(lost.toSeq - lost.fromSeq + 1);
@@ -340,6 +336,11 @@ export class Drain {
         recoveryText.lost(lost),
       );
     }
+    journal.rewindTo(decision.from);
+    this.limiter.reset();
+    const report: RecoveryReport = { kind: 'refill', at: Date.now(), summary, toWriteAgain, writtenAgain: 0, lost };
+    this.lastRecovery = report;
+    this.refill = toWriteAgain > 0 ? { upTo: decision.upTo, report } : undefined;
   }
 
   /** When the entries a database lost and the journal no longer holds had been received. */
