@@ -1,4 +1,5 @@
 import type { RowDataPacket } from 'mysql2';
+import { errorMessage } from '../error-message.js';
 import type { Logger } from '../logger.js';
 import type { Pool } from './pool.js';
 import { planPrivileges, type HeldPrivilege, type PrivilegeChange } from './privilege-plan.js';
@@ -83,7 +84,7 @@ export async function createBridgeUser(admin: Pool, account: BridgeAccount, log:
     try {
       await admin.query(...statement('GRANT', change, account));
     } catch (err) {
-      refused.set(change.level.schema ?? '*', (err as Error).message);
+      refused.set(change.level.schema ?? '*', errorMessage(err));
     }
   }
   for (const change of plan.revokes) await admin.query(...statement('REVOKE', change, account));

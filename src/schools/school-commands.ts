@@ -9,7 +9,7 @@ import { migrate } from '../db/migrate.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { errorMessage } from '../error-message.js';
 import type { Logger } from '../logger.js';
-import { SCHOOL_PLACEHOLDER, schoolDatabase } from './school-ids.js';
+import { schoolDatabase, schoolOfDatabase } from './school-ids.js';
 
 async function eachSchool(schools: readonly string[], template: string, log: Logger, work: (database: string, log: Logger) => Promise<void>): Promise<number> {
   const failed: string[] = [];
@@ -41,13 +41,6 @@ export function migrateSchools(db: DbConfig, schools: readonly string[], log: Lo
   });
 }
 
-/** Databases named by the DB_NAME template: the schools of this instance and of the others. */
-function schoolDatabasePattern(template: string): RegExp {
-  const [before = '', after = ''] = template.split(SCHOOL_PLACEHOLDER);
-  const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${literal(before)}[a-z0-9-]{1,32}${literal(after)}$`);
-}
-
 /**
  * The bridge's account with the tables' grants on each school's database, in one plan: a
  * school's grants are never revoked while another's are worked out, and the grants on other
@@ -55,11 +48,10 @@ function schoolDatabasePattern(template: string): RegExp {
  */
 export async function createSchoolsBridgeUser(admin: Pool, account: Omit<BridgeAccount, 'database'>, template: string, schools: readonly string[], log: Logger): Promise<number> {
   const databases = schools.map((ecole) => schoolDatabase(template, ecole));
-  const others = schoolDatabasePattern(template);
   try {
-    await createBridgeUser(admin, { ...account, database: databases[0]!, databases, alsoKept: (schema) => others.test(schema) }, log);
+    await createBridgeUser(admin, { ...account, database: databases[0]!, databases, alsoKept: (schema) => schoolOfDatabase(template, schema) !== undefined }, log);
   } catch (err) {
-    log.error({ err: (err as Error).message }, 'the bridge account is not ready on every school database');
+    log.error({ err: errorMessage(err) }, 'the bridge account is not ready on every school database');
     return 1;
   }
   log.info({ user: account.user, host: account.host, databases: databases.length }, 'bridge account ready on every school database');

@@ -43,6 +43,14 @@ export function schoolDatabase(template: string, school: string): string {
   return template.replaceAll(SCHOOL_PLACEHOLDER, school);
 }
 
+/** The school whose database `name` is under the DB_NAME template (schoolDatabase's inverse), or undefined. */
+export function schoolOfDatabase(template: string, name: string): string | undefined {
+  const [before = '', after = ''] = template.split(SCHOOL_PLACEHOLDER);
+  if (name.length <= before.length + after.length || !name.startsWith(before) || !name.endsWith(after)) return undefined;
+  const id = name.slice(before.length, name.length - after.length);
+  return SCHOOL_ID.test(id) && schoolDatabase(template, id) === name ? id : undefined;
+}
+
 /** A school's journal folder; `ecole-` keeps it apart from DATA_DIR's own journal and slots. */
 export function schoolDataDir(dataDir: string, school: string): string {
   return join(dataDir, `ecole-${school}`);

@@ -182,6 +182,12 @@ it("holds only the school whose database refuses the bridge, says which, and cat
   const granted = cli(['create-db-user'], { ...env, DB_ADMIN_USER: 'root', DB_ADMIN_PASSWORD: '' });
   expect(granted.out).toMatch(/bridge account ready on every school database/);
   expect(granted.code).toBe(0);
+  // The school another instance serves with the same account and DB_NAME keeps its grants.
+  const [kept] = await dbs.admin.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS n FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ? AND TABLE_SCHEMA = ?',
+    [`'${dbs.user}'@'%'`, schoolDatabase(dbs.template, NOT_SERVED)],
+  );
+  expect(Number(kept[0]!.n)).toBeGreaterThan(0);
   await bridge!.waitForLog(/"ecole":"ecole-b".*database takes writes again/, 30_000);
   await sleep(1_000);
   const found = await deliveries(sending);

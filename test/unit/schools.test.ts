@@ -6,7 +6,7 @@ import { Metrics } from '../../src/metrics.js';
 import { metricsObserver } from '../../src/pipeline/metrics-observer.js';
 import { schoolSubscriptions, subscriptions, topicKind } from '../../src/mqtt/topics.js';
 import { schoolResult, schoolsSummary } from '../../src/ops/doctor/school-checks.js';
-import { readSchools, schoolDatabase, schoolOfDir, splitSchoolTopic } from '../../src/schools/school-ids.js';
+import { readSchools, schoolDatabase, schoolOfDatabase, schoolOfDir, splitSchoolTopic } from '../../src/schools/school-ids.js';
 import { SchoolRouter, type RoutedSchool } from '../../src/schools/school-router.js';
 import { schoolSizing } from '../../src/schools/sizing.js';
 
@@ -44,6 +44,12 @@ describe('school ids and topics', () => {
     expect(schoolOfDir('ecole-ecole-1')).toBe('ecole-1');
     expect(schoolOfDir('slot-1')).toBeUndefined();
     expect(schoolOfDir('ecole-Bad')).toBeUndefined();
+    expect(schoolOfDatabase('parc_{ecole}', 'parc_ecole-9')).toBe('ecole-9');
+    expect(schoolOfDatabase('{ecole}_parc', 'ecole-9_parc')).toBe('ecole-9');
+    expect(schoolOfDatabase('parc_{ecole}', 'parc_')).toBeUndefined();
+    expect(schoolOfDatabase('parc_{ecole}', 'parc_Old')).toBeUndefined();
+    expect(schoolOfDatabase('parc_{ecole}', 'parc')).toBeUndefined();
+    expect(schoolOfDatabase('parc.{ecole}', 'parcXecole-1')).toBeUndefined();
     expect(readSchools('b,a', 'parc_{ecole}')).toEqual({ ids: ['b', 'a'], problems: [] });
   });
 });
